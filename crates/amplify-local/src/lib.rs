@@ -1,0 +1,778 @@
+//! A local AWS Amplify job API endpoint: `StartJob`, `GetJob`, `ListJobs`, `StopJob`.
+//!
+//! Faithful to the service model (`amplify-2017-07-25`): it verifies SigV4 with its own
+//! canonical-request code, validates inputs against the model's limits, answers errors as
+//! rest-json services do (`x-amzn-ErrorType` and a `{"message": ...}` body), runs a job state
+//! machine, records every request, and plays scripted faults per operation.
+
+pub mod http;
+pub mod sigv4;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::http::{Request, Response};
+pub use crate::sigv4::Key;
+
+/// The credentials a default endpoint accepts; the README's demo uses them.
+pub const DEMO_ACCESS_KEY_ID: &str = "AKIDLOCALAMPLIFY";
+pub const DEMO_SECRET_ACCESS_KEY: &str = "local-secret-not-for-aws";
+pub const DEMO_REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    StartJob,
+    GetJob,
+    ListJobs,
+    StopJob,
+}
+
+/// A scripted misbehaviour for one call of an operation.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this status, error type and body instead of doing the work.
+    Answer {
+        status: u16,
+        error_type: Option<String>,
+        content_type: String,
+        body: String,
+        retry_after: Option<String>,
+    },
+    /// Reset the connection (RST) after reading the request, without applying it.
+    Reset,
+    /// Apply the request (a job is created), then reset the connection: the client cannot
+    /// know whether it worked.
+    ApplyThenReset,
+    /// Wait, then answer normally.
+    Delay(Duration),
+    /// Never answer.
+    Hang,
+}
+
+impl Fault {
+    pub fn error(status: u16, error_type: &str, message: &str) -> Fault {
+        Fault::Answer {
+            status,
+            error_type: Some(error_type.to_string()),
+            content_type: "application/json".into(),
+            body: json!({ "message": message }).to_string(),
+            retry_after: None,
+        }
+    }
+
+    pub fn throttle() -> Fault {
+        Fault::error(429, "LimitExceededException", "Rate exceeded")
+    }
+
+    pub fn internal() -> Fault {
+        Fault::error(
+            500,
+            "InternalFailureException",
+            "An internal failure occurred",
+        )
+    }
+
+    /// What a load balancer in front of a service says when it has no healthy target.
+    pub fn html_503() -> Fault {
+        Fault::Answer {
+            status: 503,
+            error_type: None,
+            content_type: "text/html".into(),
+            body: "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>".into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with_retry_after(self, value: &str) -> Fault {
+        match self {
+            Fault::Answer {
+                status,
+                error_type,
+                content_type,
+                body,
+                ..
+            } => Fault::Answer {
+                status,
+                error_type,
+                content_type,
+                body,
+                retry_after: Some(value.to_string()),
+            },
+            other => other,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub region: String,
+    pub keys: Vec<Key>,
+    /// Apps and their branches; empty means every well-formed app id and branch exists.
+    pub apps: Vec<(String, Vec<String>)>,
+    /// The status a job ends in.
+    pub outcome: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            region: DEMO_REGION.into(),
+            keys: vec![Key {
+                access_key_id: DEMO_ACCESS_KEY_ID.into(),
+                secret_access_key: DEMO_SECRET_ACCESS_KEY.into(),
+                session_token: None,
+            }],
+            apps: Vec::new(),
+            outcome: "SUCCEED".into(),
+        }
+    }
+}
+
+/// One request as it reached the endpoint, and what became of it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub request: Request,
+    pub op: Option<Op>,
+    /// `Ok(canonical request)` when the signature verified, else the AWS error code.
+    pub signature: Result<String, String>,
+    /// The status answered; `None` for a reset or a hang.
+    pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub app_id: String,
+    pub branch: String,
+    pub id: u64,
+    pub job_type: String,
+    pub job_reason: Option<String>,
+    pub commit_id: String,
+    pub commit_message: String,
+    pub commit_time: f64,
+    pub start_time: f64,
+    pub end_time: Option<f64>,
+    pub status: String,
+    /// Statuses still ahead; each `GetJob` moves one step.
+    pending: VecDeque<String>,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<Recorded>,
+    jobs: Vec<Job>,
+    next_id: HashMap<(String, String), u64>,
+    faults: HashMap<Op, VecDeque<Fault>>,
+    always: HashMap<Op, Fault>,
+}
+
+pub struct Server {
+    addr: SocketAddr,
+    config: Arc<Config>,
+    state: Arc<Mutex<State>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    /// Binds 127.0.0.1 on an ephemeral port and serves on a thread of its own. Returns once
+    /// the socket is listening, so callers never wait on a timer.
+    pub fn start(config: Config) -> Server {
+        Self::start_on(config, 0).expect("bind 127.0.0.1")
+    }
+
+    pub fn start_on(config: Config, port: u16) -> std::io::Result<Server> {
+        let config = Arc::new(config);
+        let state = Arc::new(Mutex::new(State::default()));
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (cfg, st) = (config.clone(), state.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).expect("listener");
+                tokio::select! {
+                    _ = accept_loop(listener, cfg, st) => {}
+                    _ = rx => {}
+                }
+            });
+        });
+        Ok(Server {
+            addr,
+            config,
+            state,
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    pub fn jobs(&self) -> Vec<Job> {
+        self.state.lock().unwrap().jobs.clone()
+    }
+
+    /// Queue faults for the next calls of `op`, in order.
+    pub fn push_faults(&self, op: Op, faults: impl IntoIterator<Item = Fault>) {
+        let mut s = self.state.lock().unwrap();
+        s.faults.entry(op).or_default().extend(faults);
+    }
+
+    /// Answer every call of `op` with `fault` (after the queued ones are used up).
+    pub fn always(&self, op: Op, fault: Fault) {
+        self.state.lock().unwrap().always.insert(op, fault);
+    }
+
+    /// Add a job directly, e.g. one to retry.
+    pub fn seed_job(&self, app_id: &str, branch: &str, status: &str) -> u64 {
+        let mut s = self.state.lock().unwrap();
+        let job = new_job(
+            &mut s,
+            &self.config,
+            app_id,
+            branch,
+            &json!({"jobType": "RELEASE", "commitId": "seeded"}),
+        );
+        let id = job.id;
+        let j = s.jobs.iter_mut().find(|j| j.id == id && j.branch == branch);
+        if let Some(j) = j {
+            j.status = status.to_string();
+            j.pending.clear();
+        }
+        id
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, config: Arc<Config>, state: Arc<Mutex<State>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (c, s) = (config.clone(), state.clone());
+        tokio::spawn(async move { serve_connection(stream, c, s).await });
+    }
+}
+
+async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc<Mutex<State>>) {
+    let mut buf = Vec::new();
+    while let Ok(Some(req)) = http::read_request(&mut stream, &mut buf).await {
+        let action = handle(&req, &config, &state);
+        match action {
+            Action::Respond(resp) => {
+                if http::write_response(&mut stream, &resp).await.is_err() {
+                    return;
+                }
+            }
+            Action::DelayThenRespond(d, resp) => {
+                tokio::time::sleep(d).await;
+                if http::write_response(&mut stream, &resp).await.is_err() {
+                    return;
+                }
+            }
+            Action::Reset => {
+                let _ = stream.set_zero_linger();
+                return;
+            }
+            Action::Hang => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+        }
+    }
+}
+
+enum Action {
+    Respond(Response),
+    DelayThenRespond(Duration, Response),
+    Reset,
+    Hang,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as f64 / 1000.0)
+        .unwrap_or(0.0)
+}
+
+fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "00000000-0000-4000-8000-{:012x}",
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An error answered the way AWS rest-json services answer it.
+pub fn aws_error(status: u16, code: &str, message: &str) -> Response {
+    Response::json(status, &json!({ "message": message }))
+        .header(
+            "x-amzn-ErrorType",
+            format!("{code}:http://internal.amazon.com/coral/com.amazonaws.amplify/"),
+        )
+        .header("x-amzn-RequestId", request_id())
+}
+
+fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
+    let route = route(req);
+    let signature = sigv4::verify(req, &config.keys, &config.region, "amplify", now() as i64);
+    let mut s = state.lock().unwrap();
+    s.requests.push(Recorded {
+        request: req.clone(),
+        op: route.as_ref().ok().map(|r| r.0),
+        signature: signature
+            .as_ref()
+            .map(|v| v.canonical_request.clone())
+            .map_err(|r| r.code.to_string()),
+        status: None,
+    });
+    let idx = s.requests.len() - 1;
+    let action = decide(req, route, signature, config, &mut s);
+    if let Action::Respond(r) | Action::DelayThenRespond(_, r) = &action {
+        s.requests[idx].status = Some(r.status);
+    }
+    action
+}
+
+fn decide(
+    req: &Request,
+    route: Result<(Op, Vec<String>), Response>,
+    signature: Result<sigv4::Verified, sigv4::Rejection>,
+    config: &Config,
+    s: &mut State,
+) -> Action {
+    if let Err(r) = signature {
+        let status = if r.code == "MissingAuthenticationTokenException" {
+            403
+        } else if r.code == "IncompleteSignatureException" {
+            400
+        } else {
+            403
+        };
+        return Action::Respond(aws_error(status, r.code, &r.message));
+    }
+    let (op, params) = match route {
+        Ok(r) => r,
+        Err(resp) => return Action::Respond(resp),
+    };
+    let fault = s
+        .faults
+        .get_mut(&op)
+        .and_then(|q| q.pop_front())
+        .or_else(|| s.always.get(&op).cloned());
+    match fault {
+        None => Action::Respond(apply(op, &params, req, config, s)),
+        Some(Fault::Answer {
+            status,
+            error_type,
+            content_type,
+            body,
+            retry_after,
+        }) => {
+            let mut resp = Response::new(status, &content_type, body);
+            if let Some(t) = error_type {
+                resp = resp.header(
+                    "x-amzn-ErrorType",
+                    format!("{t}:http://internal.amazon.com/coral/com.amazonaws.amplify/"),
+                );
+            }
+            if let Some(ra) = retry_after {
+                resp = resp.header("Retry-After", ra);
+            }
+            Action::Respond(resp)
+        }
+        Some(Fault::Reset) => Action::Reset,
+        Some(Fault::ApplyThenReset) => {
+            apply(op, &params, req, config, s);
+            Action::Reset
+        }
+        Some(Fault::Delay(d)) => Action::DelayThenRespond(d, apply(op, &params, req, config, s)),
+        Some(Fault::Hang) => Action::Hang,
+    }
+}
+
+/// Maps method and path to an operation and its decoded path labels.
+fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
+    let segs: Vec<String> = req
+        .raw_path()
+        .split('/')
+        .skip(1)
+        .map(sigv4::percent_decode)
+        .collect();
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let op = match (req.method.as_str(), s.as_slice()) {
+        ("POST", ["apps", _, "branches", _, "jobs"]) => Op::StartJob,
+        ("GET", ["apps", _, "branches", _, "jobs"]) => Op::ListJobs,
+        ("GET", ["apps", _, "branches", _, "jobs", _]) => Op::GetJob,
+        ("DELETE", ["apps", _, "branches", _, "jobs", _, "stop"]) => Op::StopJob,
+        _ => {
+            return Err(aws_error(
+                404,
+                "UnknownOperationException",
+                &format!("No operation matches {} {}", req.method, req.raw_path()),
+            ));
+        }
+    };
+    let mut labels = vec![segs[1].clone(), segs[3].clone()];
+    if matches!(op, Op::GetJob | Op::StopJob) {
+        labels.push(segs[5].clone());
+    }
+    Ok((op, labels))
+}
+
+fn bad_request(msg: String) -> Response {
+    aws_error(400, "BadRequestException", &msg)
+}
+
+fn constraint(value: &str, member: &str, what: &str) -> Response {
+    bad_request(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {what}"
+    ))
+}
+
+fn validate_app_branch(app: &str, branch: &str, config: &Config) -> Result<(), Response> {
+    let ok = (1..=20).contains(&app.len())
+        && app.starts_with('d')
+        && app.len() > 1
+        && app[1..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok {
+        return Err(constraint(
+            app,
+            "appId",
+            "Member must satisfy regular expression pattern: d[a-z0-9]+",
+        ));
+    }
+    let n = branch.chars().count();
+    if !(1..=255).contains(&n) {
+        return Err(constraint(
+            branch,
+            "branchName",
+            "Member must have length between 1 and 255",
+        ));
+    }
+    if !config.apps.is_empty() {
+        let Some((_, branches)) = config.apps.iter().find(|(a, _)| a == app) else {
+            return Err(aws_error(
+                404,
+                "NotFoundException",
+                &format!("App {app} not found."),
+            ));
+        };
+        if !branches.iter().any(|b| b == branch) {
+            return Err(aws_error(
+                404,
+                "NotFoundException",
+                &format!("Branch {branch} not found."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut State) -> Response {
+    let (app, branch) = (&params[0], &params[1]);
+    if let Err(resp) = validate_app_branch(app, branch, config) {
+        return resp;
+    }
+    match op {
+        Op::StartJob => start_job(app, branch, req, config, s),
+        Op::ListJobs => list_jobs(app, branch, req, config, s),
+        Op::GetJob | Op::StopJob => {
+            let id = &params[2];
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || id.len() > 255 {
+                return constraint(
+                    id,
+                    "jobId",
+                    "Member must satisfy regular expression pattern: [0-9]+",
+                );
+            }
+            let id: u64 = id.parse().unwrap_or(u64::MAX);
+            let Some(job) = s
+                .jobs
+                .iter_mut()
+                .find(|j| &j.app_id == app && &j.branch == branch && j.id == id)
+            else {
+                return aws_error(404, "NotFoundException", &format!("Job {id} not found."));
+            };
+            if op == Op::GetJob {
+                if let Some(next) = job.pending.pop_front() {
+                    job.status = next;
+                    if job.pending.is_empty() {
+                        job.end_time = Some(now());
+                    }
+                }
+                let steps = steps(job, &config.region);
+                Response::json(
+                    200,
+                    &json!({ "job": { "summary": summary(job, &config.region), "steps": steps } }),
+                )
+            } else {
+                if job.end_time.is_some() {
+                    return bad_request(format!("Job {id} has already ended."));
+                }
+                job.status = "CANCELLING".into();
+                job.pending = VecDeque::from(["CANCELLED".to_string()]);
+                Response::json(200, &json!({ "jobSummary": summary(job, &config.region) }))
+            }
+        }
+    }
+}
+
+fn start_job(app: &str, branch: &str, req: &Request, config: &Config, s: &mut State) -> Response {
+    let is_json = req
+        .header("content-type")
+        .is_some_and(|c| c.trim().starts_with("application/json"));
+    if !is_json {
+        return bad_request("Content-Type must be application/json".into());
+    }
+    let body: Value = match serde_json::from_slice(&req.body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return aws_error(
+                400,
+                "SerializationException",
+                "Request body is not a JSON object",
+            );
+        }
+    };
+    let string = |name: &str| -> Result<Option<String>, Response> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(aws_error(
+                400,
+                "SerializationException",
+                &format!("Member {name} must be a string"),
+            )),
+        }
+    };
+    let job_type = match string("jobType") {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return bad_request(
+                "1 validation error detected: Value null at 'jobType' failed to satisfy constraint: Member must not be null".into(),
+            )
+        }
+        Err(r) => return r,
+    };
+    if !["RELEASE", "RETRY", "MANUAL", "WEB_HOOK"].contains(&job_type.as_str()) {
+        return constraint(
+            &job_type,
+            "jobType",
+            "Member must satisfy enum value set: [RELEASE, RETRY, MANUAL, WEB_HOOK]",
+        );
+    }
+    for (member, max) in [
+        ("jobReason", 255),
+        ("commitId", 255),
+        ("commitMessage", 10_000),
+        ("jobId", 255),
+    ] {
+        match string(member) {
+            Ok(Some(v)) if v.chars().count() > max => {
+                return constraint(
+                    &v,
+                    member,
+                    &format!("Member must have length less than or equal to {max}"),
+                );
+            }
+            Ok(_) => {}
+            Err(r) => return r,
+        }
+    }
+    match body.get("commitTime") {
+        None | Some(Value::Number(_)) => {}
+        Some(_) => {
+            return aws_error(
+                400,
+                "SerializationException",
+                "commitTime must be a number of seconds since the epoch",
+            );
+        }
+    }
+    if job_type == "RETRY" {
+        let Ok(Some(id)) = string("jobId") else {
+            return bad_request("jobId is required for job type RETRY.".into());
+        };
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return constraint(
+                &id,
+                "jobId",
+                "Member must satisfy regular expression pattern: [0-9]+",
+            );
+        }
+        let id: u64 = id.parse().unwrap_or(u64::MAX);
+        if !s
+            .jobs
+            .iter()
+            .any(|j| j.app_id == app && j.branch == branch && j.id == id)
+        {
+            return aws_error(404, "NotFoundException", &format!("Job {id} not found."));
+        }
+    }
+    let job = new_job(s, config, app, branch, &body);
+    Response::json(200, &json!({ "jobSummary": summary(&job, &config.region) }))
+        .header("x-amzn-RequestId", request_id())
+}
+
+fn new_job(s: &mut State, config: &Config, app: &str, branch: &str, body: &Value) -> Job {
+    let next = s
+        .next_id
+        .entry((app.to_string(), branch.to_string()))
+        .or_insert(0);
+    *next += 1;
+    let start = now();
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let job = Job {
+        app_id: app.into(),
+        branch: branch.into(),
+        id: *next,
+        job_type: text("jobType").unwrap_or_default(),
+        job_reason: text("jobReason"),
+        commit_id: text("commitId").unwrap_or_else(|| "HEAD".into()),
+        commit_message: text("commitMessage").unwrap_or_default(),
+        commit_time: body
+            .get("commitTime")
+            .and_then(Value::as_f64)
+            .unwrap_or(start),
+        start_time: start,
+        end_time: None,
+        status: "PENDING".into(),
+        pending: VecDeque::from([
+            "PROVISIONING".to_string(),
+            "RUNNING".to_string(),
+            config.outcome.clone(),
+        ]),
+    };
+    s.jobs.push(job.clone());
+    job
+}
+
+fn job_arn(job: &Job, region: &str) -> String {
+    format!(
+        "arn:aws:amplify:{region}:{ACCOUNT}:apps/{}/branches/{}/jobs/{:010}",
+        job.app_id, job.branch, job.id
+    )
+}
+
+pub fn summary(job: &Job, region: &str) -> Value {
+    let mut v = json!({
+        "jobArn": job_arn(job, region),
+        "jobId": job.id.to_string(),
+        "commitId": job.commit_id,
+        "commitMessage": job.commit_message,
+        "commitTime": job.commit_time,
+        "startTime": job.start_time,
+        "status": job.status,
+        "jobType": job.job_type,
+    });
+    if let Some(end) = job.end_time {
+        v["endTime"] = json!(end);
+    }
+    v
+}
+
+fn steps(job: &Job, region: &str) -> Value {
+    let order = ["BUILD", "DEPLOY", "VERIFY"];
+    let reached = match job.status.as_str() {
+        "PENDING" | "PROVISIONING" => 0,
+        "RUNNING" => 1,
+        _ => 3,
+    };
+    let end = job.end_time.unwrap_or(job.start_time);
+    let steps: Vec<Value> = order[..reached]
+        .iter()
+        .map(|name| {
+            let status = if job.end_time.is_none() {
+                "RUNNING"
+            } else if job.status == "FAILED" && *name == "BUILD" {
+                "FAILED"
+            } else if job.status == "SUCCEED" {
+                "SUCCEED"
+            } else {
+                job.status.as_str()
+            };
+            json!({
+                "stepName": name,
+                "startTime": job.start_time,
+                "endTime": end,
+                "status": status,
+                "logUrl": format!(
+                    "https://logs.local/{region}/{}/{}/{}/{name}.log",
+                    job.app_id, sigv4::uri_encode(&job.branch, false), job.id
+                ),
+            })
+        })
+        .collect();
+    Value::Array(steps)
+}
+
+fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &State) -> Response {
+    let mut max = 50usize;
+    let mut start = 0usize;
+    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = sigv4::percent_decode(v);
+        match k {
+            "maxResults" => match v.parse::<usize>() {
+                Ok(n) if n <= 50 => max = n,
+                _ => {
+                    return constraint(
+                        &v,
+                        "maxResults",
+                        "Member must have value less than or equal to 50",
+                    );
+                }
+            },
+            "nextToken" => start = v.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let mut jobs: Vec<&Job> = s
+        .jobs
+        .iter()
+        .filter(|j| j.app_id == app && j.branch == branch)
+        .collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
+    let page: Vec<Value> = jobs
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|j| summary(j, &config.region))
+        .collect();
+    let mut out = json!({ "jobSummaries": page });
+    if start + max < jobs.len() {
+        out["nextToken"] = json!((start + max).to_string());
+    }
+    Response::json(200, &out)
+}

@@ -1,0 +1,57 @@
+//! `amplify-local`: serve the local Amplify job API until interrupted.
+//!
+//! Prints `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` on stdout once listening, so scripts can
+//! wait on that line instead of sleeping; logs one line per request on stderr.
+
+use std::process::ExitCode;
+
+use amplify_local::{Config, Server};
+
+const USAGE: &str = "usage: amplify-local [--port N] [--outcome SUCCEED|FAILED]
+
+Serves StartJob, GetJob, ListJobs and StopJob on 127.0.0.1 (port 0 = any free port).
+Accepts the demo credentials AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY
+AWS_SECRET_ACCESS_KEY=local-secret-not-for-aws in region us-east-1.";
+
+fn main() -> ExitCode {
+    let mut port = 0u16;
+    let mut config = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--port", Some(p)) if p.parse::<u16>().is_ok() => port = p.parse().unwrap(),
+            ("--outcome", Some(o)) if o == "SUCCEED" || o == "FAILED" => config.outcome = o,
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let server = match Server::start_on(config, port) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("amplify-local: cannot listen on 127.0.0.1:{port}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("AWS_ENDPOINT_URL={}", server.url());
+    let mut seen = 0;
+    loop {
+        // The server runs on its own thread; report what it recorded.
+        std::thread::park_timeout(std::time::Duration::from_millis(100));
+        let requests = server.requests();
+        for r in &requests[seen..] {
+            eprintln!(
+                "{} {} -> {} ({})",
+                r.request.method,
+                r.request.target,
+                r.status.map_or("no answer".to_string(), |s| s.to_string()),
+                match &r.signature {
+                    Ok(_) => "signature ok".to_string(),
+                    Err(code) => code.clone(),
+                }
+            );
+        }
+        seen = requests.len();
+    }
+}

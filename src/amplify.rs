@@ -1,0 +1,444 @@
+//! The Amplify job API on the wire: rest-json requests, SigV4 signing (service `amplify`),
+//! and errors parsed the way AWS rest-json services send them. One call is one attempt;
+//! a retry policy wraps [`Client::start_job`] from outside.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::credentials::Credentials;
+
+pub const USER_AGENT: &str = concat!("amplify-start-job/", env!("CARGO_PKG_VERSION"));
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `StartJob` body: exactly the members that are set.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StartJobBody {
+    pub job_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_message: Option<String>,
+    /// rest-json sends timestamps in bodies as epoch seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_time: Option<i64>,
+}
+
+/// The fields of a `JobSummary` this tool uses; the whole object is kept in `raw`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSummary {
+    pub job_arn: String,
+    pub job_id: String,
+    pub status: String,
+    #[serde(default)]
+    pub commit_id: String,
+    #[serde(skip)]
+    pub raw: Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartJobResult {
+    job_summary: Value,
+}
+
+/// What went wrong with one call.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// AWS answered with an error.
+    #[error("{operation} failed: {code} (HTTP {status}): {message}")]
+    Service {
+        operation: &'static str,
+        status: u16,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+        hint: Option<String>,
+    },
+    /// No answer: connection refused or reset, timeout. `sent` says whether the request may
+    /// have reached the server (then the job may exist).
+    #[error("{operation} got no answer from {endpoint}: {detail}")]
+    Transport {
+        operation: &'static str,
+        endpoint: String,
+        detail: String,
+        sent: bool,
+    },
+    /// A 2xx answer this tool cannot read.
+    #[error("{operation} answered something unreadable: {detail}")]
+    Malformed {
+        operation: &'static str,
+        detail: String,
+    },
+    #[error("could not sign the request: {0}")]
+    Signing(String),
+}
+
+impl ApiError {
+    /// AWS looked at the request and said no (as opposed to: no usable answer).
+    pub fn is_rejection(&self) -> bool {
+        match self {
+            ApiError::Service { status, .. } => !matches!(status, 429 | 500 | 502 | 503 | 504),
+            ApiError::Malformed { .. } | ApiError::Signing(_) => true,
+            ApiError::Transport { .. } => false,
+        }
+    }
+
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// What to check for each error AWS gives, by its code.
+fn hint_for(code: &str, ctx: &Target) -> Option<String> {
+    let arn = format!(
+        "arn:aws:amplify:{}:<account-id>:apps/{}/branches/{}/jobs/*",
+        ctx.region, ctx.app_id, ctx.branch
+    );
+    Some(match code {
+        "AccessDeniedException" | "UnauthorizedException" => format!(
+            "the credentials lack permission: allow the IAM action amplify:StartJob on {arn}"
+        ),
+        "NotFoundException" => format!(
+            "no such app, branch or job: check that app {} has a branch {:?} in region {} (and the job ID for RETRY)",
+            ctx.app_id, ctx.branch, ctx.region
+        ),
+        "InvalidSignatureException" | "SignatureDoesNotMatch" => {
+            "the signature was refused: check AWS_SECRET_ACCESS_KEY, and that this machine's clock is right".into()
+        }
+        "UnrecognizedClientException" | "InvalidClientTokenId" => {
+            "AWS does not know these credentials: check AWS_ACCESS_KEY_ID, and AWS_SESSION_TOKEN for temporary credentials".into()
+        }
+        "ExpiredTokenException" | "ExpiredToken" => {
+            "the session token has expired: get fresh credentials (e.g. rerun configure-aws-credentials) before this step".into()
+        }
+        "LimitExceededException" | "ThrottlingException" | "TooManyRequestsException" => {
+            "AWS is throttling requests or a quota is reached: try again later".into()
+        }
+        "BadRequestException" => "AWS refused the request's content: see the message above".into(),
+        "InternalFailureException" => "an internal AWS failure: try again".into(),
+        _ => return None,
+    })
+}
+
+/// The app and branch an operation addresses.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub region: String,
+    pub app_id: String,
+    pub branch: String,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: Url,
+    credentials: Credentials,
+    target: Target,
+}
+
+impl Client {
+    pub fn new(endpoint: Url, credentials: Credentials, target: Target) -> Client {
+        // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Client {
+            http,
+            endpoint,
+            credentials,
+            target,
+        }
+    }
+
+    /// `POST /apps/{appId}/branches/{branchName}/jobs`, once.
+    pub async fn start_job(&self, body: &StartJobBody) -> Result<JobSummary, ApiError> {
+        let body = serde_json::to_vec(body).expect("the body serializes");
+        let path = format!(
+            "/apps/{}/branches/{}/jobs",
+            encode_label(&self.target.app_id),
+            encode_label(&self.target.branch)
+        );
+        let raw = self
+            .call("StartJob", reqwest::Method::POST, &path, body)
+            .await?;
+        let result: StartJobResult =
+            serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+                operation: "StartJob",
+                detail: format!("{e}"),
+            })?;
+        parse_summary("StartJob", result.job_summary)
+    }
+
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let url = url_for(&self.endpoint, path);
+        let mut headers: Vec<(&str, String)> = vec![("host", host_header(&url))];
+        if !body.is_empty() {
+            headers.push(("content-type", "application/json".into()));
+        }
+        let signed = self.sign(method.as_str(), url.as_str(), &headers, &body)?;
+        tracing::debug!(operation, %method, path, bytes = body.len(), "sending");
+        let mut req = self.http.request(method, url.clone()).body(body);
+        // reqwest writes Host itself, from the same URL that was signed.
+        let unsigned = headers
+            .iter()
+            .filter(|(n, _)| *n != "host")
+            .map(|(n, v)| (*n, v));
+        for (name, value) in unsigned.chain(signed.iter().map(|(n, v)| (*n, v))) {
+            req = req.header(name, value.as_str());
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| transport(operation, &url, &e))?;
+        let status = resp.status().as_u16();
+        let request_id = header(&resp, "x-amzn-requestid");
+        let error_type = header(&resp, "x-amzn-errortype");
+        let retry_after = header(&resp, "retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(operation, &url, &e))?;
+        tracing::debug!(
+            operation,
+            status,
+            request_id = request_id.as_deref().unwrap_or("-"),
+            "answered"
+        );
+        if (200..300).contains(&status) {
+            return Ok(bytes.to_vec());
+        }
+        let (code, message) = parse_error(status, error_type.as_deref(), &bytes);
+        Err(ApiError::Service {
+            operation,
+            status,
+            hint: hint_for(&code, &self.target),
+            code,
+            message,
+            request_id,
+            retry_after,
+        })
+    }
+
+    fn sign(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Vec<(&'static str, String)>, ApiError> {
+        let identity = self.credentials.clone().into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.target.region)
+            .name("amplify")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| ApiError::Signing(e.to_string()))?
+            .into();
+        let signable = SignableRequest::new(
+            method,
+            url,
+            headers.iter().map(|(n, v)| (*n, v.as_str())),
+            SignableBody::Bytes(body),
+        )
+        .map_err(|e| ApiError::Signing(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| ApiError::Signing(e.to_string()))?
+            .into_parts();
+        let (headers, _) = instructions.into_parts();
+        Ok(headers
+            .into_iter()
+            .map(|h| (h.name(), h.value().to_string()))
+            .collect())
+    }
+}
+
+fn parse_summary(operation: &'static str, raw: Value) -> Result<JobSummary, ApiError> {
+    let mut summary: JobSummary =
+        serde_json::from_value(raw.clone()).map_err(|e| ApiError::Malformed {
+            operation,
+            detail: format!("jobSummary: {e}"),
+        })?;
+    summary.raw = raw;
+    Ok(summary)
+}
+
+fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn transport(operation: &'static str, url: &Url, e: &reqwest::Error) -> ApiError {
+    // A refused connection never carried the request; anything later may have.
+    let sent = !e.is_connect();
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = format!("{detail}: {s}");
+        source = s.source();
+    }
+    ApiError::Transport {
+        operation,
+        endpoint: format!("{}://{}", url.scheme(), host_header(url)),
+        detail,
+        sent,
+    }
+}
+
+/// The error code and message of an error answer: `x-amzn-ErrorType`, then the body's
+/// `__type` / `code`; message from `message` / `Message`. Non-JSON bodies (a proxy's HTML)
+/// become a short, one-line excerpt.
+pub fn parse_error(status: u16, error_type: Option<&str>, body: &[u8]) -> (String, String) {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let field = |names: &[&str]| {
+        json.as_ref().and_then(|j| {
+            names
+                .iter()
+                .find_map(|n| j.get(*n).and_then(Value::as_str).map(str::to_string))
+        })
+    };
+    let code = error_type
+        .map(str::to_string)
+        .or_else(|| field(&["__type", "code", "Code"]))
+        .map(|c| sanitize_code(&c))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| format!("HTTP{status}"));
+    let message = field(&["message", "Message", "errorMessage"]).unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() {
+            "(empty body)".into()
+        } else {
+            crate::settings::truncate_chars(&text, 200).0
+        }
+    });
+    (code, message)
+}
+
+/// `NotFoundException:http://internal...` and `aws.protocols#NotFoundException` to `NotFoundException`.
+fn sanitize_code(code: &str) -> String {
+    let code = code.split(':').next().unwrap_or(code);
+    code.rsplit('#').next().unwrap_or(code).trim().to_string()
+}
+
+/// Percent-encodes a path label: every byte but RFC 3986 unreserved ones, so `/` in a branch
+/// name stays inside its segment.
+pub fn encode_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The endpoint (with any base path) joined with an already-encoded path.
+fn url_for(endpoint: &Url, path: &str) -> Url {
+    let mut url = endpoint.clone();
+    let base = endpoint.path().trim_end_matches('/');
+    url.set_path(&format!("{base}{path}"));
+    url
+}
+
+fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// The Amplify console page of a job.
+pub fn console_url(region: &str, app_id: &str, branch: &str, job_id: &str) -> String {
+    let domain = if region.starts_with("cn-") {
+        "console.amazonaws.cn"
+    } else {
+        "console.aws.amazon.com"
+    };
+    format!(
+        "https://{region}.{domain}/amplify/apps/{app_id}/branches/{}/deployments/{job_id}",
+        encode_label(branch)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_encode_everything_but_unreserved() {
+        assert_eq!(
+            encode_label("feature/a b+c%d~é"),
+            "feature%2Fa%20b%2Bc%25d~%C3%A9"
+        );
+    }
+
+    #[test]
+    fn errors_parse_from_header_body_or_html() {
+        let (c, m) = parse_error(
+            404,
+            Some("NotFoundException:http://internal.amazon.com/coral/com.amazonaws.amplify/"),
+            br#"{"message":"App d1 not found."}"#,
+        );
+        assert_eq!(
+            (c.as_str(), m.as_str()),
+            ("NotFoundException", "App d1 not found.")
+        );
+        let (c, m) = parse_error(
+            400,
+            None,
+            br#"{"__type":"com.amazon.coral#ExpiredTokenException","Message":"expired"}"#,
+        );
+        assert_eq!(
+            (c.as_str(), m.as_str()),
+            ("ExpiredTokenException", "expired")
+        );
+        let (c, m) = parse_error(503, None, b"<html>\n<h1>503</h1></html>");
+        assert_eq!(
+            (c.as_str(), m.as_str()),
+            ("HTTP503", "<html> <h1>503</h1></html>")
+        );
+    }
+
+    #[test]
+    fn urls_keep_a_base_path() {
+        let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
+        assert_eq!(
+            url_for(&base, "/apps/d1/branches/a%2Fb/jobs").as_str(),
+            "http://127.0.0.1:9/prefix/apps/d1/branches/a%2Fb/jobs"
+        );
+    }
+}

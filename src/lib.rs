@@ -1,0 +1,116 @@
+//! amplify-start-job: start an AWS Amplify Hosting job from CI.
+//!
+//! The modules read like the pipeline: [`settings`] and [`ci`] -> [`credentials`] ->
+//! [`amplify`] (request, signing) -> [`report`] (outputs). Only the binary prints.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+// At most one error per run, on the way out: its size costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
+pub mod amplify;
+pub mod ci;
+pub mod credentials;
+pub mod error;
+pub mod report;
+pub mod settings;
+
+pub use error::{Error, exit_code};
+pub use settings::Env;
+
+use amplify::{Client, StartJobBody, Target};
+use report::{Outcome, untrusted};
+use settings::Settings;
+
+/// Runs one job start: every input is checked before anything is sent; outputs are written
+/// only for a started job.
+pub async fn run(env: &Env) -> Result<Outcome, Error> {
+    let ci = ci::Context::detect(env);
+    let settings = Settings::from_env(env, &ci)?;
+    let credentials = credentials::from_env(env)?;
+    log_plan(&ci, &settings);
+
+    let body = StartJobBody {
+        job_type: settings.job_type.as_str().to_string(),
+        job_id: settings.job_id.clone(),
+        job_reason: settings.job_reason.clone(),
+        commit_id: settings.commit_id.as_ref().map(|c| c.value.clone()),
+        commit_message: settings.commit_message.as_ref().map(|c| c.value.clone()),
+        commit_time: settings.commit_time.as_ref().map(|c| c.value),
+    };
+    let target = Target {
+        region: settings.region.clone(),
+        app_id: settings.app_id.clone(),
+        branch: settings.branch.value.clone(),
+    };
+    let client = Client::new(settings.endpoint.clone(), credentials, target);
+    let summary = client.start_job(&body).await?;
+    let job_url = amplify::console_url(
+        &settings.region,
+        &settings.app_id,
+        &settings.branch.value,
+        &summary.job_id,
+    );
+    let outcome = Outcome {
+        app_id: settings.app_id.clone(),
+        branch: settings.branch.value.clone(),
+        summary,
+        job_url,
+    };
+    tracing::info!(
+        "started job {} ({}) on {}/{}: {}",
+        outcome.summary.job_id,
+        outcome.summary.status,
+        outcome.app_id,
+        untrusted(&outcome.branch),
+        outcome.job_url
+    );
+    write_outputs(&settings, &outcome)?;
+    Ok(outcome)
+}
+
+fn log_plan(ci: &ci::Context, s: &Settings) {
+    if let Some(p) = ci.provider {
+        tracing::info!("CI: {p}");
+    }
+    for w in &s.warnings {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(
+        "starting a {} job for app {} branch {} (from {}) in {}",
+        s.job_type.as_str(),
+        s.app_id,
+        untrusted(&s.branch.value),
+        s.branch.from,
+        s.region
+    );
+    if let Some(c) = &s.commit_id {
+        tracing::info!("commit {} (from {})", untrusted(&c.value), c.from);
+    }
+    if let Some(m) = &s.commit_message {
+        tracing::debug!("commit message (from {}): {}", m.from, untrusted(&m.value));
+    }
+    if let Some(t) = &s.commit_time {
+        tracing::debug!("commit time {} (from {})", t.value, t.from);
+    }
+    tracing::debug!("endpoint {}", s.endpoint);
+}
+
+fn write_outputs(s: &Settings, o: &Outcome) -> Result<(), Error> {
+    let started = format!("job {} at {}", o.summary.job_id, o.job_url);
+    if let Some(path) = &s.github_output {
+        report::append_outputs(path, &o.outputs()).map_err(|source| Error::Output {
+            what: "outputs",
+            path: path.display().to_string(),
+            started: started.clone(),
+            source,
+        })?;
+    }
+    if let Some(path) = &s.github_step_summary {
+        report::append(path, &o.step_summary()).map_err(|source| Error::Output {
+            what: "the step summary",
+            path: path.display().to_string(),
+            started,
+            source,
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use amplify_start_job::report::{escape_data, untrusted};
+use amplify_start_job::{Env, exit_code, run};
+
+fn main() -> ExitCode {
+    let env = Env::from_process();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime builds");
+    match runtime.block_on(run(&env)) {
+        Ok(outcome) => {
+            println!("{}", outcome.json());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            let message = untrusted(&err.to_string());
+            let hint = match &err {
+                amplify_start_job::Error::Api(e) => e.hint().map(untrusted),
+                _ => None,
+            };
+            if env.get("GITHUB_ACTIONS") == Some("true") {
+                let full = match &hint {
+                    Some(h) => format!("{message}\nhint: {h}"),
+                    None => message,
+                };
+                eprintln!("::error title=amplify-start-job::{}", escape_data(&full));
+            } else {
+                eprintln!("amplify-start-job: error: {message}");
+                if let Some(h) = hint {
+                    eprintln!("hint: {h}");
+                }
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}

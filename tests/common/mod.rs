@@ -1,0 +1,186 @@
+//! Runs the real binary with a hermetic environment against the local Amplify endpoint.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use amplify_local::{Config, Fault, Op, Server};
+use amplify_local::{DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY};
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A temp dir with a GitHub-like runner layout and the variables the runner sets.
+pub struct Gh {
+    pub dir: tempfile::TempDir,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Gh {
+    pub fn output_path(&self) -> PathBuf {
+        self.dir.path().join("file_commands/output")
+    }
+    pub fn summary_path(&self) -> PathBuf {
+        self.dir.path().join("file_commands/summary")
+    }
+    pub fn workspace(&self) -> PathBuf {
+        self.dir.path().join("workspace")
+    }
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.output_path()).unwrap()
+    }
+    pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
+        self.env.insert(k.into(), v.into());
+        self
+    }
+    pub fn unset(&mut self, k: &str) -> &mut Self {
+        self.env.remove(k);
+        self
+    }
+    pub fn run(&self) -> Run {
+        run_with(&self.env, Some(&self.workspace()))
+    }
+}
+
+pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// Credentials, region, endpoint and app: the minimum for a run outside CI.
+pub fn base_env(server: &Server) -> BTreeMap<String, String> {
+    [
+        ("AWS_ENDPOINT_URL", server.url()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID.into()),
+        ("AWS_SECRET_ACCESS_KEY", DEMO_SECRET_ACCESS_KEY.into()),
+        ("AMPLIFY_APP_ID", "d1a2b3c4d5e6f7".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A GitHub Actions run for `event` with the given payload.
+pub fn github(server: &Server, event: &str, payload: serde_json::Value) -> Gh {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("file_commands")).unwrap();
+    std::fs::create_dir_all(dir.path().join("workspace")).unwrap();
+    let event_path = dir.path().join("event.json");
+    std::fs::write(&event_path, payload.to_string()).unwrap();
+    let mut env = base_env(server);
+    for (k, v) in [
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_EVENT_NAME", event.into()),
+        ("GITHUB_EVENT_PATH", event_path.display().to_string()),
+        ("GITHUB_SHA", SHA.into()),
+        ("GITHUB_REF_NAME", "main".into()),
+        ("GITHUB_REF_TYPE", "branch".into()),
+        ("GITHUB_WORKFLOW", "Deploy".into()),
+        ("GITHUB_RUN_ID", "1234".into()),
+        ("GITHUB_RUN_ATTEMPT", "2".into()),
+        ("GITHUB_ACTOR", "octocat".into()),
+        (
+            "GITHUB_OUTPUT",
+            dir.path()
+                .join("file_commands/output")
+                .display()
+                .to_string(),
+        ),
+        (
+            "GITHUB_STEP_SUMMARY",
+            dir.path()
+                .join("file_commands/summary")
+                .display()
+                .to_string(),
+        ),
+        (
+            "GITHUB_WORKSPACE",
+            dir.path().join("workspace").display().to_string(),
+        ),
+    ] {
+        env.insert(k.into(), v);
+    }
+    std::fs::write(dir.path().join("file_commands/output"), "earlier=kept\n").unwrap();
+    Gh { dir, env }
+}
+
+pub fn run_with(env: &BTreeMap<String, String>, cwd: Option<&Path>) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_amplify-start-job"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .envs(env);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    } else {
+        cmd.current_dir(home.path());
+    }
+    let out = cmd.output().expect("the binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Parses `GITHUB_OUTPUT` as the runner does: `name=value` lines and `name<<DELIM` blocks.
+pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.split('\n');
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            loop {
+                let l = lines.next().expect("a block ends with its delimiter");
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            assert!(!out.contains_key(name), "output {name} written twice");
+            out.insert(name.to_string(), value.join("\n"));
+        } else {
+            let (name, value) = line.split_once('=').expect("name=value");
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+/// The JSON body of the n-th recorded request.
+pub fn body(server: &Server, n: usize) -> serde_json::Value {
+    serde_json::from_slice(&server.requests()[n].request.body).unwrap()
+}
+
+/// A git repository with one commit, made with a fixed author and committer date.
+pub fn git_repo(dir: &Path, message: &str, epoch: i64) -> String {
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_DATE", format!("@{epoch} +0000"))
+            .env("GIT_AUTHOR_DATE", format!("@{epoch} +0000"))
+            .env("HOME", dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    git(&["commit", "-q", "--allow-empty", "-m", message]);
+    git(&["rev-parse", "HEAD"]).trim().to_string()
+}
