@@ -1,0 +1,34 @@
+//! The README's first command keeps working: `scripts/demo` starts a job end to end.
+
+use std::path::Path;
+
+#[test]
+fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_amplify-start-job"))
+        .parent()
+        .unwrap();
+    assert!(
+        bin_dir.join("amplify-local").exists(),
+        "amplify-local is built by `cargo test --workspace` (the README's test command)"
+    );
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo"))
+        .arg("feature/demo")
+        .env("AMPLIFY_BIN_DIR", bin_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(result["jobId"], "1");
+    assert_eq!(result["jobType"], "RELEASE");
+    assert!(stdout.contains("\njob-url<<ghadelimiter_"), "{stdout}");
+    assert!(
+        stdout.contains("/branches/feature%2Fdemo/deployments/1\n"),
+        "{stdout}"
+    );
+}
