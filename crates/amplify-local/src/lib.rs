@@ -283,6 +283,9 @@ async fn accept_loop(listener: TcpListener, config: Arc<Config>, state: Arc<Mute
 async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     while let Ok(Some(req)) = http::read_request(&mut stream, &mut buf).await {
+        let close = req
+            .header("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
         let action = handle(&req, &config, &state);
         match action {
             Action::Respond(resp) => {
@@ -304,6 +307,9 @@ async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 return;
             }
+        }
+        if close {
+            return;
         }
     }
 }

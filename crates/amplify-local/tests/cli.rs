@@ -1,0 +1,48 @@
+//! The `amplify-local` binary announces its endpoint once listening and serves it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+#[test]
+fn announces_its_endpoint_then_answers_on_it() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("AWS_ENDPOINT_URL=http://")
+        .expect(&line)
+        .to_string();
+    // Unsigned: refused the way AWS refuses it.
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(s, "POST /apps/d1/branches/main/jobs HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(resp.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{resp}");
+    assert!(
+        resp.contains("x-amzn-ErrorType: MissingAuthenticationTokenException:"),
+        "{resp}"
+    );
+    assert!(
+        resp.ends_with(r#"{"message":"Missing Authentication Token"}"#),
+        "{resp}"
+    );
+}
+
+#[test]
+fn refuses_unknown_arguments() {
+    let out = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("usage: amplify-local"));
+}
