@@ -14,7 +14,6 @@ use crate::credentials::Credentials;
 
 pub const USER_AGENT: &str = concat!("amplify-start-job/", env!("CARGO_PKG_VERSION"));
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `StartJob` body: exactly the members that are set.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,6 +42,14 @@ pub struct JobSummary {
     pub status: String,
     #[serde(default)]
     pub commit_id: String,
+    #[serde(default)]
+    pub commit_message: String,
+    #[serde(default)]
+    pub commit_time: Option<f64>,
+    #[serde(default)]
+    pub start_time: Option<f64>,
+    #[serde(default)]
+    pub job_type: String,
     #[serde(skip)]
     pub raw: Value,
 }
@@ -54,7 +61,7 @@ struct StartJobResult {
 }
 
 /// What went wrong with one call.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// AWS answered with an error.
     #[error("{operation} failed: {code} (HTTP {status}): {message}")]
@@ -105,14 +112,14 @@ impl ApiError {
 }
 
 /// What to check for each error AWS gives, by its code.
-fn hint_for(code: &str, ctx: &Target) -> Option<String> {
+fn hint_for(operation: &str, code: &str, ctx: &Target) -> Option<String> {
     let arn = format!(
         "arn:aws:amplify:{}:<account-id>:apps/{}/branches/{}/jobs/*",
         ctx.region, ctx.app_id, ctx.branch
     );
     Some(match code {
         "AccessDeniedException" | "UnauthorizedException" => format!(
-            "the credentials lack permission: allow the IAM action amplify:StartJob on {arn}"
+            "the credentials lack permission: allow the IAM action amplify:{operation} on {arn}"
         ),
         "NotFoundException" => format!(
             "no such app, branch or job: check that app {} has a branch {:?} in region {} (and the job ID for RETRY)",
@@ -152,13 +159,18 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(endpoint: Url, credentials: Credentials, target: Target) -> Client {
+    pub fn new(
+        endpoint: Url,
+        credentials: Credentials,
+        target: Target,
+        request_timeout: Duration,
+    ) -> Client {
         // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(request_timeout)
             .build()
             .expect("the HTTP client builds with static settings");
         Client {
@@ -186,6 +198,33 @@ impl Client {
                 detail: format!("{e}"),
             })?;
         parse_summary("StartJob", result.job_summary)
+    }
+
+    /// `GET /apps/{appId}/branches/{branchName}/jobs?maxResults=N`: the newest jobs first.
+    pub async fn list_jobs(&self, max_results: u8) -> Result<Vec<JobSummary>, ApiError> {
+        let path = format!(
+            "/apps/{}/branches/{}/jobs?maxResults={max_results}",
+            encode_label(&self.target.app_id),
+            encode_label(&self.target.branch)
+        );
+        let raw = self
+            .call("ListJobs", reqwest::Method::GET, &path, Vec::new())
+            .await?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct ListJobsResult {
+            job_summaries: Vec<Value>,
+        }
+        let result: ListJobsResult =
+            serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+                operation: "ListJobs",
+                detail: format!("{e}"),
+            })?;
+        result
+            .job_summaries
+            .into_iter()
+            .map(|j| parse_summary("ListJobs", j))
+            .collect()
     }
 
     async fn call(
@@ -238,7 +277,7 @@ impl Client {
         Err(ApiError::Service {
             operation,
             status,
-            hint: hint_for(&code, &self.target),
+            hint: hint_for(operation, &code, &self.target),
             code,
             message,
             request_id,
@@ -366,10 +405,15 @@ pub fn encode_label(s: &str) -> String {
 }
 
 /// The endpoint (with any base path) joined with an already-encoded path.
-fn url_for(endpoint: &Url, path: &str) -> Url {
+fn url_for(endpoint: &Url, path_and_query: &str) -> Url {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
     let mut url = endpoint.clone();
     let base = endpoint.path().trim_end_matches('/');
     url.set_path(&format!("{base}{path}"));
+    url.set_query(query);
     url
 }
 

@@ -2,6 +2,7 @@
 
 use crate::amplify::ApiError;
 use crate::credentials::CredentialsError;
+use crate::retry::RetryError;
 use crate::settings::SettingsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +13,8 @@ pub enum Error {
     Credentials(#[from] CredentialsError),
     #[error(transparent)]
     Api(#[from] ApiError),
+    #[error(transparent)]
+    Retry(#[from] RetryError),
     #[error("could not write {what} to {path}: {source}; the job was started ({started})")]
     Output {
         what: &'static str,
@@ -22,12 +25,33 @@ pub enum Error {
 }
 
 /// Exit codes: 0 started · 2 bad settings, nothing sent · 3 AWS rejected the request ·
-/// 4 no answer from AWS (network failure, or gave up after retries) · 1 anything unexpected.
+/// 4 gave up after retries (or no usable answer) · 1 anything unexpected.
 pub fn exit_code(err: &Error) -> u8 {
     match err {
         Error::Settings(_) | Error::Credentials(_) => 2,
         Error::Api(e) if e.is_rejection() => 3,
         Error::Api(_) => 4,
+        Error::Retry(RetryError::Api(e)) if e.is_rejection() => 3,
+        Error::Retry(_) => 4,
         Error::Output { .. } => 1,
+    }
+}
+
+impl Error {
+    /// What to do about it, when there is more to say than the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Api(e) | Error::Retry(RetryError::Api(e)) => e.hint().map(str::to_string),
+            Error::Retry(RetryError::GaveUp {
+                last,
+                maybe_started: true,
+                ..
+            }) => Some(format!(
+                "an attempt's answer was lost, so a job may have been started: check the branch's jobs in the Amplify console before running again{}",
+                last.hint().map(|h| format!("; {h}")).unwrap_or_default()
+            )),
+            Error::Retry(RetryError::GaveUp { last, .. }) => last.hint().map(str::to_string),
+            _ => None,
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod ci;
 pub mod credentials;
 pub mod error;
 pub mod report;
+pub mod retry;
 pub mod settings;
 
 pub use error::{Error, exit_code};
@@ -41,8 +42,13 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
         app_id: settings.app_id.clone(),
         branch: settings.branch.value.clone(),
     };
-    let client = Client::new(settings.endpoint.clone(), credentials, target);
-    let summary = client.start_job(&body).await?;
+    let client = Client::new(
+        settings.endpoint.clone(),
+        credentials,
+        target,
+        settings.request_timeout,
+    );
+    let summary = retry::start_job(&client, &body, &settings.retry).await?;
     let job_url = amplify::console_url(
         &settings.region,
         &settings.app_id,

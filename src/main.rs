@@ -27,10 +27,7 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             let message = untrusted(&err.to_string());
-            let hint = match &err {
-                amplify_start_job::Error::Api(e) => e.hint().map(untrusted),
-                _ => None,
-            };
+            let hint = err.hint().map(|h| untrusted(&h));
             if env.get("GITHUB_ACTIONS") == Some("true") {
                 let full = match &hint {
                     Some(h) => format!("{message}\nhint: {h}"),

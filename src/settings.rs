@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use reqwest::Url;
 use serde::Deserialize;
 
+use std::time::Duration;
+
 use crate::ci;
+use crate::retry::Policy;
 
 /// The process environment with empty values removed: GitHub passes `""` for unset inputs.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +60,11 @@ struct Raw {
     aws_endpoint_url: Option<String>,
     github_output: Option<String>,
     github_step_summary: Option<String>,
+    amplify_max_attempts: Option<String>,
+    aws_max_attempts: Option<String>,
+    amplify_retry_timeout: Option<String>,
+    amplify_retry_base_delay: Option<String>,
+    amplify_request_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +124,22 @@ pub const COMMIT_MESSAGE: Name = Name {
 pub const COMMIT_TIME: Name = Name {
     var: "AMPLIFY_COMMIT_TIME",
     input: "commit-time",
+};
+pub const MAX_ATTEMPTS: Name = Name {
+    var: "AMPLIFY_MAX_ATTEMPTS",
+    input: "max-attempts",
+};
+pub const RETRY_TIMEOUT: Name = Name {
+    var: "AMPLIFY_RETRY_TIMEOUT",
+    input: "retry-timeout",
+};
+pub const RETRY_BASE_DELAY: Name = Name {
+    var: "AMPLIFY_RETRY_BASE_DELAY",
+    input: "retry-base-delay",
+};
+pub const REQUEST_TIMEOUT: Name = Name {
+    var: "AMPLIFY_REQUEST_TIMEOUT",
+    input: "request-timeout",
 };
 pub const REGION: Name = Name {
     var: "AWS_REGION",
@@ -187,6 +211,9 @@ pub struct Settings {
     pub endpoint: Url,
     pub github_output: Option<PathBuf>,
     pub github_step_summary: Option<PathBuf>,
+    pub retry: Policy,
+    /// The limit of one attempt, from connecting to the last byte of the answer.
+    pub request_timeout: Duration,
     /// Problems that do not stop the run (a shortened commit message).
     pub warnings: Vec<String>,
 }
@@ -422,6 +449,58 @@ impl Settings {
             }
         }
 
+        let defaults = Policy::default();
+        let max_attempts = match raw
+            .amplify_max_attempts
+            .as_deref()
+            .map(|v| (MAX_ATTEMPTS.var, v))
+            .or_else(|| {
+                raw.aws_max_attempts
+                    .as_deref()
+                    .map(|v| ("AWS_MAX_ATTEMPTS", v))
+            }) {
+            None => defaults.max_attempts,
+            Some((var, v)) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError::new(
+                        var,
+                        Some(MAX_ATTEMPTS.input),
+                        Some(v),
+                        "not a whole number from 1 to 100",
+                        "set the total number of attempts, e.g. 8 (1 means no retries)",
+                    ));
+                }
+            },
+        };
+        let retry = Policy {
+            max_attempts,
+            timeout: duration(
+                raw.amplify_retry_timeout.as_deref(),
+                RETRY_TIMEOUT,
+                defaults.timeout,
+            )?,
+            base_delay: duration(
+                raw.amplify_retry_base_delay.as_deref(),
+                RETRY_BASE_DELAY,
+                defaults.base_delay,
+            )?,
+            max_delay: defaults.max_delay,
+        };
+        let request_timeout = duration(
+            raw.amplify_request_timeout.as_deref(),
+            REQUEST_TIMEOUT,
+            DEFAULT_REQUEST_TIMEOUT,
+        )?;
+        if request_timeout.is_zero() {
+            return Err(SettingsError::of(
+                REQUEST_TIMEOUT,
+                raw.amplify_request_timeout.as_deref(),
+                "an attempt needs some time",
+                "set a positive duration such as 30s",
+            ));
+        }
+
         let github_output = writable(&raw.github_output, "GITHUB_OUTPUT")?;
         let github_step_summary = writable(&raw.github_step_summary, "GITHUB_STEP_SUMMARY")?;
 
@@ -438,9 +517,48 @@ impl Settings {
             endpoint,
             github_output,
             github_step_summary,
+            retry,
+            request_timeout,
             warnings,
         })
     }
+}
+
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn duration(value: Option<&str>, name: Name, default: Duration) -> Result<Duration, SettingsError> {
+    match value {
+        None => Ok(default),
+        Some(v) => parse_duration(v).ok_or_else(|| {
+            SettingsError::of(
+                name,
+                Some(v),
+                "not a duration",
+                "use seconds (90), or a number with ms, s, m or h (500ms, 90s, 2m)",
+            )
+        }),
+    }
+}
+
+/// `90`, `90s`, `1.5s`, `500ms`, `2m`, `1h`; at most a day.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    let n: f64 = number.parse().ok()?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
 }
 
 fn valid_app_id(id: &str) -> bool {
@@ -588,6 +706,18 @@ mod tests {
         assert_eq!(parse_time("2023-11-14T22:13:20.999Z"), Some(1_700_000_000));
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("-5"), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        for bad in ["", "s", "-1", "1d", "2 m", "1.", ".5", "99999999h", "NaN"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,324 @@
+//! Retries that never double a deploy.
+//!
+//! Only transient failures are retried, with exponential backoff and full jitter (backon's
+//! schedule is the ceiling, a uniform draw below it the delay), honouring `Retry-After`, bounded
+//! by attempts and elapsed time. `StartJob` is not idempotent: after an attempt whose outcome is
+//! unknown, the branch's newest jobs are listed and a job matching this request is adopted
+//! instead of starting another.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::time::Instant;
+
+use crate::amplify::{ApiError, Client, JobSummary, StartJobBody};
+use crate::report::untrusted;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    pub max_attempts: u32,
+    /// No retry starts after this much time since the first attempt.
+    pub timeout: Duration,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_attempts: 8,
+            timeout: Duration::from_secs(120),
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+/// How far back a job may have started and still be ours: a job's `startTime` is the
+/// server's clock, ours may lag or lead it.
+pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(60);
+/// How many of the branch's newest jobs are compared.
+const RECONCILE_WINDOW: u8 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Not transient: never retried.
+    Fatal,
+    /// Transient, and the server surely did not act on it.
+    Retry,
+    /// Transient, but the job may exist: reconcile before starting another.
+    Ambiguous,
+}
+
+pub fn classify(err: &ApiError) -> Class {
+    match err {
+        ApiError::Service { status, code, .. } => match (status, code.as_str()) {
+            (_, "LimitExceededException" | "ThrottlingException" | "TooManyRequestsException") => {
+                Class::Retry
+            }
+            (429, _) => Class::Retry,
+            (500 | 502 | 503 | 504, _) => Class::Ambiguous,
+            _ => Class::Fatal,
+        },
+        ApiError::Transport { sent: false, .. } => Class::Retry,
+        ApiError::Transport { sent: true, .. } => Class::Ambiguous,
+        ApiError::Malformed { .. } | ApiError::Signing(_) => Class::Fatal,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error(transparent)]
+    Api(ApiError),
+    #[error("gave up after {attempts} attempt(s) over {secs:.1}s: {last}", secs = elapsed.as_secs_f64())]
+    GaveUp {
+        attempts: u32,
+        elapsed: Duration,
+        last: ApiError,
+        /// The last failure left the outcome unknown: a job may exist.
+        maybe_started: bool,
+    },
+}
+
+impl RetryError {
+    pub fn api(&self) -> &ApiError {
+        match self {
+            RetryError::Api(e) | RetryError::GaveUp { last: e, .. } => e,
+        }
+    }
+}
+
+/// Does `job` look like the one `body` asked for, started no earlier than `since` (seconds)?
+pub fn matches(job: &JobSummary, body: &StartJobBody, since: f64) -> bool {
+    job.job_type == body.job_type
+        && body.commit_id.as_ref().is_none_or(|c| *c == job.commit_id)
+        && body
+            .commit_message
+            .as_ref()
+            .is_none_or(|m| *m == job.commit_message)
+        && body
+            .commit_time
+            .is_none_or(|t| job.commit_time.is_some_and(|jt| jt.floor() as i64 == t))
+        && job.start_time.is_some_and(|s| s >= since)
+}
+
+/// Starts one job, retrying per `policy`; never two.
+pub async fn start_job(
+    client: &Client,
+    body: &StartJobBody,
+    policy: &Policy,
+) -> Result<JobSummary, RetryError> {
+    let first = Instant::now();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(CLOCK_SKEW_ALLOWANCE)
+        .as_secs_f64();
+    let mut schedule = ExponentialBuilder::default()
+        .with_min_delay(policy.base_delay)
+        .with_max_delay(policy.max_delay)
+        .without_max_times()
+        .build();
+    let mut attempts = 0u32;
+    // Set while an earlier attempt may have created the job.
+    let mut unsure = false;
+    loop {
+        attempts += 1;
+        let result = if unsure {
+            match reconcile(client, body, since).await {
+                Ok(Some(job)) => {
+                    tracing::warn!(
+                        "adopting job {} started by an earlier attempt whose answer was lost",
+                        job.job_id
+                    );
+                    return Ok(job);
+                }
+                Ok(None) => {
+                    tracing::info!("no job from the earlier attempt: starting one");
+                    unsure = false;
+                    client.start_job(body).await
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            client.start_job(body).await
+        };
+        let err = match result {
+            Ok(job) => return Ok(job),
+            Err(e) => e,
+        };
+        let class = classify(&err);
+        if class == Class::Fatal {
+            if unsure {
+                return Err(RetryError::GaveUp {
+                    attempts,
+                    elapsed: first.elapsed(),
+                    last: err,
+                    maybe_started: true,
+                });
+            }
+            return Err(RetryError::Api(err));
+        }
+        unsure |= class == Class::Ambiguous;
+        let elapsed = first.elapsed();
+        let remaining = policy.timeout.saturating_sub(elapsed);
+        if attempts >= policy.max_attempts || remaining.is_zero() {
+            return Err(RetryError::GaveUp {
+                attempts,
+                elapsed,
+                last: err,
+                maybe_started: unsure,
+            });
+        }
+        let ceiling = schedule.next().unwrap_or(policy.max_delay);
+        let (delay, why) = match retry_after(&err) {
+            Some(ra) => (ra, " (Retry-After)"),
+            None => (full_jitter(ceiling), ""),
+        };
+        let delay = delay.min(remaining);
+        tracing::warn!(
+            "attempt {attempts} of {} failed: {}; retrying in {:.1}s{why}",
+            policy.max_attempts,
+            untrusted(&short(&err)),
+            delay.as_secs_f64()
+        );
+        tokio::time::sleep(delay).await;
+    }
+}
+
+async fn reconcile(
+    client: &Client,
+    body: &StartJobBody,
+    since: f64,
+) -> Result<Option<JobSummary>, ApiError> {
+    let jobs = client.list_jobs(RECONCILE_WINDOW).await?;
+    Ok(jobs.into_iter().find(|j| matches(j, body, since)))
+}
+
+fn retry_after(err: &ApiError) -> Option<Duration> {
+    match err {
+        ApiError::Service { retry_after, .. } => *retry_after,
+        _ => None,
+    }
+}
+
+fn short(err: &ApiError) -> String {
+    match err {
+        ApiError::Service {
+            operation,
+            status,
+            code,
+            message,
+            ..
+        } => {
+            format!(
+                "{operation}: {code} (HTTP {status}): {}",
+                crate::settings::truncate_chars(message, 200).0
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A uniform draw in `[0, ceiling]`.
+fn full_jitter(ceiling: Duration) -> Duration {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u8(0);
+    let fraction = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    ceiling.mul_f64(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(status: u16, code: &str) -> ApiError {
+        ApiError::Service {
+            operation: "StartJob",
+            status,
+            code: code.into(),
+            message: String::new(),
+            request_id: None,
+            retry_after: None,
+            hint: None,
+        }
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        assert_eq!(
+            classify(&service(429, "LimitExceededException")),
+            Class::Retry
+        );
+        assert_eq!(classify(&service(400, "ThrottlingException")), Class::Retry);
+        for s in [500, 502, 503, 504] {
+            assert_eq!(classify(&service(s, "X")), Class::Ambiguous, "{s}");
+        }
+        for (s, c) in [
+            (400, "BadRequestException"),
+            (401, "UnauthorizedException"),
+            (403, "AccessDeniedException"),
+            (404, "NotFoundException"),
+            (403, "InvalidSignatureException"),
+        ] {
+            assert_eq!(classify(&service(s, c)), Class::Fatal, "{c}");
+        }
+        let transport = |sent| ApiError::Transport {
+            operation: "StartJob",
+            endpoint: String::new(),
+            detail: String::new(),
+            sent,
+        };
+        assert_eq!(classify(&transport(false)), Class::Retry);
+        assert_eq!(classify(&transport(true)), Class::Ambiguous);
+    }
+
+    #[test]
+    fn jitter_stays_under_the_ceiling() {
+        let c = Duration::from_secs(4);
+        let draws: Vec<Duration> = (0..200).map(|_| full_jitter(c)).collect();
+        assert!(draws.iter().all(|d| *d <= c));
+        assert!(
+            draws.iter().any(|d| *d < c / 2) && draws.iter().any(|d| *d > c / 2),
+            "spread over the range"
+        );
+    }
+
+    #[test]
+    fn matching_needs_type_commit_and_a_recent_start() {
+        let body = StartJobBody {
+            job_type: "RELEASE".into(),
+            job_id: None,
+            job_reason: Some("ignored".into()),
+            commit_id: Some("abc".into()),
+            commit_message: Some("msg".into()),
+            commit_time: Some(100),
+        };
+        let job = |t: &str, c: &str, start: f64| JobSummary {
+            job_arn: String::new(),
+            job_id: "1".into(),
+            status: "PENDING".into(),
+            commit_id: c.into(),
+            commit_message: "msg".into(),
+            commit_time: Some(100.0),
+            start_time: Some(start),
+            job_type: t.into(),
+            raw: serde_json::Value::Null,
+        };
+        assert!(matches(&job("RELEASE", "abc", 1000.0), &body, 999.0));
+        assert!(
+            !matches(&job("RELEASE", "abd", 1000.0), &body, 999.0),
+            "another commit"
+        );
+        assert!(
+            !matches(&job("MANUAL", "abc", 1000.0), &body, 999.0),
+            "another type"
+        );
+        assert!(
+            !matches(&job("RELEASE", "abc", 998.0), &body, 999.0),
+            "started before us"
+        );
+    }
+}
