@@ -72,6 +72,8 @@ pub enum ApiError {
         message: String,
         request_id: Option<String>,
         retry_after: Option<Duration>,
+        /// Seconds AWS's clock (its `Date` header) is ahead of ours.
+        clock_skew: Option<i64>,
         hint: Option<String>,
     },
     /// No answer: connection refused or reset, timeout. `sent` says whether the request may
@@ -152,6 +154,8 @@ pub struct Target {
 }
 
 pub struct Client {
+    /// Seconds added to this machine's clock when signing; set once a skew is measured.
+    clock_offset: std::sync::atomic::AtomicI64,
     http: reqwest::Client,
     endpoint: Url,
     credentials: Credentials,
@@ -174,6 +178,7 @@ impl Client {
             .build()
             .expect("the HTTP client builds with static settings");
         Client {
+            clock_offset: Default::default(),
             http,
             endpoint,
             credentials,
@@ -198,6 +203,22 @@ impl Client {
                 detail: format!("{e}"),
             })?;
         parse_summary("StartJob", result.job_summary)
+    }
+
+    /// Signs from now on with this machine's clock moved by `secs` (AWS's minus ours).
+    pub fn correct_clock(&self, secs: i64) {
+        self.clock_offset
+            .store(secs, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn signing_time(&self) -> SystemTime {
+        let offset = self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
+        let magnitude = Duration::from_secs(offset.unsigned_abs());
+        if offset >= 0 {
+            SystemTime::now() + magnitude
+        } else {
+            SystemTime::now() - magnitude
+        }
     }
 
     /// `GET /apps/{appId}/branches/{branchName}/jobs?maxResults=N`: the newest jobs first.
@@ -260,6 +281,7 @@ impl Client {
         let retry_after = header(&resp, "retry-after")
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let clock_skew = header(&resp, "date").and_then(|d| clock_skew(&d, SystemTime::now()));
         let bytes = resp
             .bytes()
             .await
@@ -282,6 +304,7 @@ impl Client {
             message,
             request_id,
             retry_after,
+            clock_skew,
         })
     }
 
@@ -297,7 +320,7 @@ impl Client {
             .identity(&identity)
             .region(&self.target.region)
             .name("amplify")
-            .time(SystemTime::now())
+            .time(self.signing_time())
             .settings(SigningSettings::default())
             .build()
             .map_err(|e| ApiError::Signing(e.to_string()))?
@@ -328,6 +351,36 @@ fn parse_summary(operation: &'static str, raw: Value) -> Result<JobSummary, ApiE
         })?;
     summary.raw = raw;
     Ok(summary)
+}
+
+/// AWS's clock minus ours, in seconds, from an HTTP `Date` header.
+pub fn clock_skew(date: &str, now: SystemTime) -> Option<i64> {
+    let server =
+        time::OffsetDateTime::parse(date.trim(), &time::format_description::well_known::Rfc2822)
+            .ok()?;
+    let now = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some(server.unix_timestamp() - now)
+}
+
+impl ApiError {
+    /// AWS refused the signature because this machine's clock is off, and said by how much.
+    pub fn skew_to_correct(&self) -> Option<i64> {
+        match self {
+            ApiError::Service {
+                code,
+                message,
+                clock_skew: Some(skew),
+                ..
+            } if (code == "InvalidSignatureException"
+                && message.starts_with("Signature expired"))
+                || code == "RequestTimeTooSkewed"
+                || code == "RequestExpired" =>
+            {
+                Some(*skew)
+            }
+            _ => None,
+        }
+    }
 }
 
 fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
@@ -475,6 +528,14 @@ mod tests {
             (c.as_str(), m.as_str()),
             ("HTTP503", "<html> <h1>503</h1></html>")
         );
+    }
+
+    #[test]
+    fn clock_skew_comes_from_the_date_header() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(clock_skew("Sun, 06 Nov 1994 09:09:37 GMT", now), Some(1200));
+        assert_eq!(clock_skew("Sun, 06 Nov 1994 08:49:30 GMT", now), Some(-7));
+        assert_eq!(clock_skew("yesterday", now), None);
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub async fn start_job(
     let mut attempts = 0u32;
     // Set while an earlier attempt may have created the job.
     let mut unsure = false;
+    let mut clock_corrected = false;
     loop {
         attempts += 1;
         let result = if unsure {
@@ -149,6 +150,16 @@ pub async fn start_job(
             Ok(job) => return Ok(job),
             Err(e) => e,
         };
+        if let Some(skew) = err.skew_to_correct().filter(|_| !clock_corrected) {
+            clock_corrected = true;
+            client.correct_clock(skew);
+            tracing::warn!(
+                "attempt {attempts} was refused because this machine's clock is {}s {} AWS's; signing with AWS's time and trying once more",
+                skew.abs(),
+                if skew > 0 { "behind" } else { "ahead of" }
+            );
+            continue;
+        }
         let class = classify(&err);
         if class == Class::Fatal {
             if unsure {
@@ -242,6 +253,7 @@ mod tests {
             message: String::new(),
             request_id: None,
             retry_after: None,
+            clock_skew: None,
             hint: None,
         }
     }

@@ -238,3 +238,32 @@ fn bad_retry_settings_are_refused() {
     }
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn a_clock_skew_rejection_is_retried_once_with_aws_time() {
+    let server = Server::start(Config {
+        clock_offset_secs: 20 * 60,
+        ..Config::default()
+    });
+    let run = run_with(&env(&server), None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let codes: Vec<Option<u16>> = server.requests().iter().map(|r| r.status).collect();
+    assert_eq!(codes, [Some(403), Some(200)], "refused once, then accepted");
+    assert!(
+        run.stderr
+            .contains("attempt 1 was refused because this machine's clock is 1200s behind AWS's"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.jobs().len(), 1);
+}
+
+#[test]
+fn a_signature_refused_for_another_reason_is_not_retried() {
+    let server = Server::start(Config::default());
+    let mut env = env(&server);
+    env.insert("AWS_SECRET_ACCESS_KEY".into(), "not-the-secret".into());
+    let run = run_with(&env, None);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(server.requests().len(), 1);
+}

@@ -427,7 +427,12 @@ fn an_unreachable_endpoint_exits_4() {
     env.insert("AMPLIFY_RETRY_BASE_DELAY".into(), "10ms".into());
     let run = run_with(&env, None);
     assert_eq!(run.code, 4, "{}", run.stderr);
-    assert!(run.stderr.contains("error: gave up after 2 attempt(s) over "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: gave up after 2 attempt(s) over "),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr
             .contains("StartJob got no answer from http://127.0.0.1:"),

@@ -117,6 +117,9 @@ pub struct Config {
     pub apps: Vec<(String, Vec<String>)>,
     /// The status a job ends in.
     pub outcome: String,
+    /// Seconds the endpoint's clock runs ahead of the machine's (negative: behind), to
+    /// play a client whose clock is wrong.
+    pub clock_offset_secs: i64,
 }
 
 impl Default for Config {
@@ -130,6 +133,7 @@ impl Default for Config {
             }],
             apps: Vec::new(),
             outcome: "SUCCEED".into(),
+            clock_offset_secs: 0,
         }
     }
 }
@@ -349,7 +353,8 @@ pub fn aws_error(status: u16, code: &str, message: &str) -> Response {
 
 fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
     let route = route(req);
-    let signature = sigv4::verify(req, &config.keys, &config.region, "amplify", now() as i64);
+    let server_now = now() as i64 + config.clock_offset_secs;
+    let signature = sigv4::verify(req, &config.keys, &config.region, "amplify", server_now);
     let mut s = state.lock().unwrap();
     s.requests.push(Recorded {
         request: req.clone(),
@@ -361,9 +366,11 @@ fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
         status: None,
     });
     let idx = s.requests.len() - 1;
-    let action = decide(req, route, signature, config, &mut s);
-    if let Action::Respond(r) | Action::DelayThenRespond(_, r) = &action {
+    let mut action = decide(req, route, signature, config, &mut s);
+    if let Action::Respond(r) | Action::DelayThenRespond(_, r) = &mut action {
         s.requests[idx].status = Some(r.status);
+        r.headers
+            .push(("Date".into(), sigv4::http_date(server_now)));
     }
     action
 }
