@@ -197,12 +197,7 @@ impl Client {
         let raw = self
             .call("StartJob", reqwest::Method::POST, &path, body)
             .await?;
-        let result: StartJobResult =
-            serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
-                operation: "StartJob",
-                detail: format!("{e}"),
-            })?;
-        parse_summary("StartJob", result.job_summary)
+        parse_start_job(&raw)
     }
 
     /// Signs from now on with this machine's clock moved by `secs` (AWS's minus ours).
@@ -211,8 +206,13 @@ impl Client {
             .store(secs, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Seconds AWS's clock is taken to be ahead of ours (0 until a skew was measured).
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn signing_time(&self) -> SystemTime {
-        let offset = self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
+        let offset = self.clock_offset();
         let magnitude = Duration::from_secs(offset.unsigned_abs());
         if offset >= 0 {
             SystemTime::now() + magnitude
@@ -341,6 +341,15 @@ impl Client {
             .map(|h| (h.name(), h.value().to_string()))
             .collect())
     }
+}
+
+/// Reads a `StartJob` answer; any bytes give a result or an error, never a panic.
+pub fn parse_start_job(raw: &[u8]) -> Result<JobSummary, ApiError> {
+    let result: StartJobResult = serde_json::from_slice(raw).map_err(|e| ApiError::Malformed {
+        operation: "StartJob",
+        detail: format!("{e}"),
+    })?;
+    parse_summary("StartJob", result.job_summary)
 }
 
 fn parse_summary(operation: &'static str, raw: Value) -> Result<JobSummary, ApiError> {

@@ -205,6 +205,8 @@ async fn reconcile(
     since: f64,
 ) -> Result<Option<JobSummary>, ApiError> {
     let jobs = client.list_jobs(RECONCILE_WINDOW).await?;
+    // startTime is AWS's clock: compare in it once a skew is known.
+    let since = since + client.clock_offset() as f64;
     Ok(jobs.into_iter().find(|j| matches(j, body, since)))
 }
 
