@@ -145,6 +145,13 @@ fn hint_for(operation: &str, code: &str, ctx: &Target) -> Option<String> {
     })
 }
 
+/// No HTTPS client could be made, almost always for want of CA certificates.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot set up HTTPS ({0}); point SSL_CERT_FILE at a CA bundle such as /etc/ssl/certs/ca-certificates.crt"
+)]
+pub struct TlsError(String);
+
 /// The app and branch an operation addresses.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -168,22 +175,32 @@ impl Client {
         credentials: Credentials,
         target: Target,
         request_timeout: Duration,
-    ) -> Client {
+    ) -> Result<Client, TlsError> {
         // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(request_timeout)
-            .build()
-            .expect("the HTTP client builds with static settings");
-        Client {
+            .timeout(request_timeout);
+        if endpoint.scheme() == "http" {
+            // A plain-HTTP endpoint (the local one) needs no CA store: an empty root (a
+            // `scratch` image without certificates) must not stop it.
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let http = builder.build().map_err(|e| {
+            let mut detail = e.to_string();
+            if let Some(source) = std::error::Error::source(&e) {
+                detail = format!("{detail}: {source}");
+            }
+            TlsError(detail)
+        })?;
+        Ok(Client {
             clock_offset: Default::default(),
             http,
             endpoint,
             credentials,
             target,
-        }
+        })
     }
 
     /// `POST /apps/{appId}/branches/{branchName}/jobs`, once.

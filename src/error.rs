@@ -1,6 +1,6 @@
 //! The one error type of a run, and the exit codes it maps to (documented in the README).
 
-use crate::amplify::ApiError;
+use crate::amplify::{ApiError, TlsError};
 use crate::credentials::CredentialsError;
 use crate::retry::RetryError;
 use crate::settings::SettingsError;
@@ -11,6 +11,8 @@ pub enum Error {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error(transparent)]
@@ -28,7 +30,7 @@ pub enum Error {
 /// 4 gave up after retries (or no usable answer) · 1 anything unexpected.
 pub fn exit_code(err: &Error) -> u8 {
     match err {
-        Error::Settings(_) | Error::Credentials(_) => 2,
+        Error::Settings(_) | Error::Credentials(_) | Error::Tls(_) => 2,
         Error::Api(e) if e.is_rejection() => 3,
         Error::Api(_) => 4,
         Error::Retry(RetryError::Api(e)) if e.is_rejection() => 3,

@@ -47,7 +47,7 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
         credentials,
         target,
         settings.request_timeout,
-    );
+    )?;
     let summary = retry::start_job(&client, &body, &settings.retry).await?;
     let job_url = amplify::console_url(
         &settings.region,
