@@ -190,9 +190,14 @@ impl Server {
     }
 
     pub fn start_on(config: Config, port: u16) -> std::io::Result<Server> {
+        Self::start_at(config, std::net::IpAddr::from([127, 0, 0, 1]), port)
+    }
+
+    /// Listens on `ip` (the demo and tests use loopback only).
+    pub fn start_at(config: Config, ip: std::net::IpAddr, port: u16) -> std::io::Result<Server> {
         let config = Arc::new(config);
         let state = Arc::new(Mutex::new(State::default()));
-        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        let std_listener = std::net::TcpListener::bind((ip, port))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel();

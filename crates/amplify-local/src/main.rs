@@ -7,19 +7,23 @@ use std::process::ExitCode;
 
 use amplify_local::{Config, Server};
 
-const USAGE: &str = "usage: amplify-local [--port N] [--outcome SUCCEED|FAILED]
+const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED]
 
-Serves StartJob, GetJob, ListJobs and StopJob on 127.0.0.1 (port 0 = any free port).
+Serves StartJob, GetJob, ListJobs and StopJob on 127.0.0.1, or ADDR (port 0 = any free port).
 Accepts the demo credentials AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY
 AWS_SECRET_ACCESS_KEY=local-secret-not-for-aws in region us-east-1.";
 
 fn main() -> ExitCode {
     let mut port = 0u16;
+    let mut bind = std::net::IpAddr::from([127, 0, 0, 1]);
     let mut config = Config::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--port", Some(p)) if p.parse::<u16>().is_ok() => port = p.parse().unwrap(),
+            ("--bind", Some(a)) if a.parse::<std::net::IpAddr>().is_ok() => {
+                bind = a.parse().unwrap()
+            }
             ("--outcome", Some(o)) if o == "SUCCEED" || o == "FAILED" => config.outcome = o,
             _ => {
                 eprintln!("{USAGE}");
@@ -27,10 +31,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    let server = match Server::start_on(config, port) {
+    let server = match Server::start_at(config, bind, port) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("amplify-local: cannot listen on 127.0.0.1:{port}: {e}");
+            eprintln!("amplify-local: cannot listen on {bind}:{port}: {e}");
             return ExitCode::from(1);
         }
     };

@@ -1,0 +1,325 @@
+//! `action.yml`, the workflows, the README and the binary agree, checked without a runner:
+//! schemas and actionlint, then the container environment a runner would build from
+//! `action.yml`, run against the local endpoint.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn tool(program: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(ROOT)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs (pip install -r tests/requirements.txt): {e}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// action.yml as JSON, read by a YAML library (ruamel, which check-jsonschema brings).
+fn action() -> Value {
+    let (ok, text) = tool(
+        "python3",
+        &[
+            "-c",
+            "import json,sys; from ruamel.yaml import YAML; print(json.dumps(YAML(typ='safe').load(open('action.yml'))))",
+        ],
+    );
+    assert!(ok, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn action_and_workflows_validate_against_github_schemas_and_actionlint() {
+    let (ok, out) = tool(
+        "check-jsonschema",
+        &["--builtin-schema", "vendor.github-actions", "action.yml"],
+    );
+    assert!(ok, "{out}");
+    let workflows = [".github/workflows/ci.yml", ".github/workflows/release.yml"];
+    let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
+    args.extend(workflows);
+    let (ok, out) = tool("check-jsonschema", &args);
+    assert!(ok, "{out}");
+    let (ok, out) = tool("actionlint", &workflows);
+    assert!(ok, "{out}");
+}
+
+struct Runner {
+    dir: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+}
+
+/// The container environment for these inputs: `INPUT_*` as the runner names them, `runs.env`
+/// with `${{ inputs.x }}` evaluated (unset inputs take their default), runner paths.
+fn container_env(server: &Server, inputs: &[(&str, &str)]) -> Runner {
+    let action = action();
+    let declared = action["inputs"].as_object().unwrap();
+    let value_of = |name: &str| {
+        inputs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| {
+                declared[name]
+                    .get("default")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+    };
+    let mut env = BTreeMap::new();
+    for name in declared.keys() {
+        env.insert(
+            format!("INPUT_{}", name.to_uppercase().replace(' ', "_")),
+            value_of(name),
+        );
+    }
+    for (var, expr) in action["runs"]["env"].as_object().unwrap() {
+        let expr = expr.as_str().unwrap();
+        let input = expr
+            .strip_prefix("${{ inputs.")
+            .and_then(|e| e.strip_suffix(" }}"))
+            .unwrap_or_else(|| panic!("runs.env.{var} is not an input mapping: {expr}"));
+        assert!(
+            declared.contains_key(input),
+            "runs.env.{var} names an undeclared input {input}"
+        );
+        env.insert(var.clone(), value_of(input));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let github = dir.path().join("github");
+    std::fs::create_dir_all(github.join("file_commands")).unwrap();
+    std::fs::create_dir_all(github.join("workspace")).unwrap();
+    let p = |rel: &str| github.join(rel).display().to_string();
+    for (k, v) in [
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_EVENT_NAME", "push".into()),
+        ("GITHUB_SHA", SHA.into()),
+        ("GITHUB_REF_NAME", "main".into()),
+        ("GITHUB_REF_TYPE", "branch".into()),
+        ("GITHUB_WORKSPACE", p("workspace")),
+        ("GITHUB_OUTPUT", p("file_commands/set_output_0d1e")),
+        ("GITHUB_STEP_SUMMARY", p("file_commands/step_summary_0d1e")),
+        ("AWS_ENDPOINT_URL", server.url()),
+        (
+            "AWS_ACCESS_KEY_ID",
+            amplify_local::DEMO_ACCESS_KEY_ID.into(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            amplify_local::DEMO_SECRET_ACCESS_KEY.into(),
+        ),
+    ] {
+        env.entry(k.to_string()).or_insert(v);
+    }
+    Runner { dir, env }
+}
+
+impl Runner {
+    fn run(&self) -> Run {
+        run_with(&self.env, Some(&self.dir.path().join("github/workspace")))
+    }
+    fn outputs(&self) -> BTreeMap<String, String> {
+        parse_outputs(
+            &std::fs::read_to_string(self.dir.path().join("github/file_commands/set_output_0d1e"))
+                .unwrap_or_default(),
+        )
+    }
+}
+
+const GOOD: &[(&str, &str)] = &[
+    ("app-id", "d1a2b3c4d5e6f7"),
+    ("branch-name", "feature/from-input"),
+    ("job-type", "web_hook"),
+    ("job-reason", "reason from input"),
+    ("commit-id", "c0ffee"),
+    ("commit-message", "message from input"),
+    ("commit-time", "2024-01-02T03:04:05Z"),
+    ("aws-region", "us-east-1"),
+    ("max-attempts", "3"),
+    ("retry-timeout", "1m"),
+    ("retry-base-delay", "10ms"),
+    ("request-timeout", "20s"),
+];
+
+#[test]
+fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
+    let server = Server::start(Config::default());
+    let declared: Vec<String> = action()["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    // job-id goes only with RETRY: it is shown to be read by its bad value below.
+    let given: Vec<String> = GOOD
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .chain(["job-id".to_string()])
+        .collect();
+    assert_eq!(
+        sorted(declared.clone()),
+        sorted(given),
+        "this test covers every declared input"
+    );
+
+    let runner = container_env(&server, GOOD);
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        server.requests()[0].request.target,
+        "/apps/d1a2b3c4d5e6f7/branches/feature%2Ffrom-input/jobs"
+    );
+    assert_eq!(
+        body(&server, 0),
+        serde_json::json!({"jobType": "WEB_HOOK", "jobReason": "reason from input", "commitId": "c0ffee",
+                           "commitMessage": "message from input", "commitTime": 1704164645})
+    );
+    let written: Vec<String> = runner.outputs().into_keys().collect();
+    let outputs: Vec<String> = action()["outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        sorted(written),
+        sorted(outputs),
+        "exactly the declared outputs are written"
+    );
+
+    // Inputs that shape no request: a bad value is refused by name, so each is read.
+    for (input, bad) in [
+        ("aws-region", "nowhere"),
+        ("max-attempts", "0"),
+        ("retry-timeout", "soon"),
+        ("retry-base-delay", "soon"),
+        ("request-timeout", "0"),
+        ("job-id", "12"),
+    ] {
+        let mut inputs = GOOD.to_vec();
+        inputs.retain(|(n, _)| *n != input);
+        inputs.push((input, bad));
+        let run = container_env(&server, &inputs).run();
+        assert_eq!(run.code, 2, "{input}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("(input {input})")),
+            "{input}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn empty_inputs_fall_back_to_the_ci_context() {
+    let server = Server::start(Config::default());
+    let mut runner = container_env(&server, &[("app-id", "d1a2b3c4d5e6f7")]);
+    runner
+        .env
+        .insert("AWS_DEFAULT_REGION".into(), "us-east-1".into());
+    assert_eq!(
+        runner.env["AWS_REGION"], "",
+        "an unset aws-input reaches the container empty"
+    );
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        server.requests()[0].request.target,
+        "/apps/d1a2b3c4d5e6f7/branches/main/jobs"
+    );
+    assert_eq!(body(&server, 0)["commitId"], SHA);
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The backticked names in one column of the README table under `heading`.
+fn readme_column(heading: &str, column: usize) -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let section = readme
+        .split(&format!("\n## {heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has ## {heading}"));
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .filter_map(|row| row.split('|').nth(column + 1))
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn readme_action_and_binary_settings_agree() {
+    let action = action();
+    let inputs: Vec<String> = action["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let outputs: Vec<String> = action["outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        sorted(readme_column("Settings", 2)),
+        sorted(inputs.clone()),
+        "README settings table vs action.yml inputs"
+    );
+    assert_eq!(
+        sorted(readme_column("Outputs", 0)),
+        sorted(outputs),
+        "README outputs table vs action.yml outputs"
+    );
+
+    // Each input maps to the variable the README names first for it, and the binary reads it
+    // (every_input_reaches_the_binary... proves the reading).
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let env = action["runs"]["env"].as_object().unwrap();
+    for (var, expr) in env {
+        let input = expr
+            .as_str()
+            .unwrap()
+            .trim_start_matches("${{ inputs.")
+            .trim_end_matches(" }}");
+        let row = readme
+            .lines()
+            .find(|l| {
+                l.starts_with('|')
+                    && l.split('|')
+                        .nth(3)
+                        .is_some_and(|c| c.trim() == format!("`{input}`"))
+            })
+            .unwrap_or_else(|| panic!("README row for input {input}"));
+        let first_var = row.split('|').nth(2).unwrap().split('`').nth(1).unwrap();
+        assert_eq!(first_var, var, "input {input}");
+    }
+    assert_eq!(env.len(), inputs.len(), "every input is mapped in runs.env");
+}
