@@ -159,12 +159,7 @@ const GOOD: &[(&str, &str)] = &[
 #[test]
 fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let server = Server::start(Config::default());
-    let declared: Vec<String> = action()["inputs"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let declared: Vec<String> = names(&action(), "inputs");
     // job-id goes only with RETRY: it is shown to be read by its bad value below.
     let given: Vec<String> = GOOD
         .iter()
@@ -190,12 +185,7 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
                            "commitMessage": "message from input", "commitTime": 1704164645})
     );
     let written: Vec<String> = runner.outputs().into_keys().collect();
-    let outputs: Vec<String> = action()["outputs"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let outputs: Vec<String> = names(&action(), "outputs");
     assert_eq!(
         sorted(written),
         sorted(outputs),
@@ -245,6 +235,11 @@ fn empty_inputs_fall_back_to_the_ci_context() {
     assert_eq!(body(&server, 0)["commitId"], SHA);
 }
 
+/// The keys of `inputs` or `outputs` in action.yml.
+fn names(action: &Value, field: &str) -> Vec<String> {
+    action[field].as_object().unwrap().keys().cloned().collect()
+}
+
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -276,18 +271,8 @@ fn readme_column(heading: &str, column: usize) -> Vec<String> {
 #[test]
 fn readme_action_and_binary_settings_agree() {
     let action = action();
-    let inputs: Vec<String> = action["inputs"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
-    let outputs: Vec<String> = action["outputs"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let inputs: Vec<String> = names(&action, "inputs");
+    let outputs: Vec<String> = names(&action, "outputs");
     assert_eq!(
         sorted(readme_column("Settings", 2)),
         sorted(inputs.clone()),

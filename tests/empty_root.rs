@@ -67,19 +67,22 @@ fn the_static_binary_starts_a_job_from_an_empty_root() {
     );
 
     let server = Server::start(Config::default());
+    let run = |env: &std::collections::BTreeMap<String, String>| {
+        Command::new(&chroot)
+            .arg(root.path())
+            .arg("/amplify-start-job")
+            .env_clear()
+            .envs(env)
+            .output()
+            .unwrap()
+    };
     let mut env = base_env(&server);
     env.insert("AMPLIFY_BRANCH_NAME".into(), "main".into());
     env.insert(
         "GITHUB_OUTPUT".into(),
         "/github/file_commands/output".into(),
     );
-    let out = Command::new(&chroot)
-        .arg(root.path())
-        .arg("/amplify-start-job")
-        .env_clear()
-        .envs(&env)
-        .output()
-        .unwrap();
+    let out = run(&env);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(server.jobs().len(), 1);
@@ -90,13 +93,7 @@ fn the_static_binary_starts_a_job_from_an_empty_root() {
 
     // HTTPS without any CA file is a clear settings-class error, not a crash.
     env.insert("AWS_ENDPOINT_URL".into(), "https://127.0.0.1:9".into());
-    let out = Command::new(&chroot)
-        .arg(root.path())
-        .arg("/amplify-start-job")
-        .env_clear()
-        .envs(&env)
-        .output()
-        .unwrap();
+    let out = run(&env);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
