@@ -49,9 +49,33 @@ pub struct JobSummary {
     #[serde(default)]
     pub start_time: Option<f64>,
     #[serde(default)]
+    pub end_time: Option<f64>,
+    #[serde(default)]
     pub job_type: String,
     #[serde(skip)]
     pub raw: Value,
+}
+
+/// A job with its steps, as `GetJob` returns it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub summary: JobSummary,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub step_name: String,
+    pub status: String,
+    #[serde(default)]
+    pub start_time: Option<f64>,
+    #[serde(default)]
+    pub end_time: Option<f64>,
+    #[serde(default)]
+    pub log_url: Option<String>,
+    #[serde(default)]
+    pub status_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,6 +263,55 @@ impl Client {
     }
 
     /// `GET /apps/{appId}/branches/{branchName}/jobs?maxResults=N`: the newest jobs first.
+    /// `GET /apps/{appId}/branches/{branchName}/jobs/{jobId}`: the job and its steps.
+    pub async fn get_job(&self, job_id: &str) -> Result<Job, ApiError> {
+        let path = format!("{}/{}", self.jobs_path(), encode_label(job_id));
+        let raw = self
+            .call("GetJob", reqwest::Method::GET, &path, Vec::new())
+            .await?;
+        #[derive(Deserialize)]
+        struct GetJobResult {
+            job: RawJob,
+        }
+        #[derive(Deserialize)]
+        struct RawJob {
+            summary: Value,
+            #[serde(default)]
+            steps: Vec<Step>,
+        }
+        let result: GetJobResult =
+            serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+                operation: "GetJob",
+                detail: format!("{e}"),
+            })?;
+        Ok(Job {
+            summary: parse_summary("GetJob", result.job.summary)?,
+            steps: result.job.steps,
+        })
+    }
+
+    /// `DELETE /apps/{appId}/branches/{branchName}/jobs/{jobId}/stop`.
+    pub async fn stop_job(&self, job_id: &str) -> Result<JobSummary, ApiError> {
+        let path = format!("{}/{}/stop", self.jobs_path(), encode_label(job_id));
+        let raw = self
+            .call("StopJob", reqwest::Method::DELETE, &path, Vec::new())
+            .await?;
+        let result: StartJobResult =
+            serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+                operation: "StopJob",
+                detail: format!("{e}"),
+            })?;
+        parse_summary("StopJob", result.job_summary)
+    }
+
+    fn jobs_path(&self) -> String {
+        format!(
+            "/apps/{}/branches/{}/jobs",
+            encode_label(&self.target.app_id),
+            encode_label(&self.target.branch)
+        )
+    }
+
     pub async fn list_jobs(&self, max_results: u8) -> Result<Vec<JobSummary>, ApiError> {
         let path = format!(
             "/apps/{}/branches/{}/jobs?maxResults={max_results}",

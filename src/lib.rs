@@ -13,6 +13,7 @@ pub mod error;
 pub mod report;
 pub mod retry;
 pub mod settings;
+pub mod wait;
 
 pub use error::{Error, exit_code};
 pub use settings::Env;
@@ -55,11 +56,12 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
         &settings.branch.value,
         &summary.job_id,
     );
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         app_id: settings.app_id.clone(),
         branch: settings.branch.value.clone(),
         summary,
         job_url,
+        waited: None,
     };
     tracing::info!(
         "started job {} ({}) on {}/{}: {}",
@@ -69,6 +71,17 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
         untrusted(&outcome.branch),
         outcome.job_url
     );
+    if let Some(w) = &settings.wait {
+        let github = env.get("GITHUB_ACTIONS") == Some("true");
+        match wait::follow(&client, &outcome.summary.job_id, w, github).await {
+            Ok(waited) => outcome.waited = Some(waited),
+            Err(e) => {
+                // The job was started: its outputs are written even though following it failed.
+                write_outputs(&settings, &outcome)?;
+                return Err(Error::Api(e));
+            }
+        }
+    }
     write_outputs(&settings, &outcome)?;
     Ok(outcome)
 }

@@ -23,24 +23,31 @@ fn main() -> ExitCode {
     match runtime.block_on(run(&env)) {
         Ok(outcome) => {
             println!("{}", outcome.json());
-            ExitCode::SUCCESS
+            if let Some(failure) = outcome.failure() {
+                report_error(&env, &untrusted(&failure), None);
+            }
+            ExitCode::from(outcome.exit_code())
         }
         Err(err) => {
-            let message = untrusted(&err.to_string());
             let hint = err.hint().map(|h| untrusted(&h));
-            if env.get("GITHUB_ACTIONS") == Some("true") {
-                let full = match &hint {
-                    Some(h) => format!("{message}\nhint: {h}"),
-                    None => message,
-                };
-                eprintln!("::error title=amplify-start-job::{}", escape_data(&full));
-            } else {
-                eprintln!("amplify-start-job: error: {message}");
-                if let Some(h) = hint {
-                    eprintln!("hint: {h}");
-                }
-            }
+            report_error(&env, &untrusted(&err.to_string()), hint);
             ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// One error line (an annotation on GitHub), then a hint if there is one.
+fn report_error(env: &Env, message: &str, hint: Option<String>) {
+    if env.get("GITHUB_ACTIONS") == Some("true") {
+        let full = match &hint {
+            Some(h) => format!("{message}\nhint: {h}"),
+            None => message.to_string(),
+        };
+        eprintln!("::error title=amplify-start-job::{}", escape_data(&full));
+    } else {
+        eprintln!("amplify-start-job: error: {message}");
+        if let Some(h) = hint {
+            eprintln!("hint: {h}");
         }
     }
 }

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::amplify::JobSummary;
+use crate::amplify::{JobSummary, Step};
+use crate::wait::{Ending, Waited};
 
 /// What a started job reports.
 #[derive(Debug, Clone)]
@@ -17,23 +18,134 @@ pub struct Outcome {
     pub branch: String,
     pub summary: JobSummary,
     pub job_url: String,
+    /// Set when the job was followed (`AMPLIFY_WAIT=true`).
+    pub waited: Option<Waited>,
 }
 
 impl Outcome {
     /// The `GITHUB_OUTPUT` names and values, in the order `action.yml` declares them.
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut out = vec![
             ("job-id", self.summary.job_id.clone()),
             ("job-arn", self.summary.job_arn.clone()),
-            ("job-status", self.summary.status.clone()),
+            ("job-status", self.status().to_string()),
             ("job-url", self.job_url.clone()),
             ("commit-id", self.summary.commit_id.clone()),
-        ]
+        ];
+        if let Some(w) = &self.waited {
+            out.push(("job-duration", self.duration_secs(w).to_string()));
+            let logs: serde_json::Map<String, Value> = self
+                .steps()
+                .iter()
+                .filter_map(|s| Some((s.step_name.clone(), Value::String(s.log_url.clone()?))))
+                .collect();
+            out.push(("step-log-urls", Value::Object(logs).to_string()));
+        }
+        out
+    }
+
+    /// The latest status known: the final one after a wait.
+    pub fn status(&self) -> &str {
+        match self.waited.as_ref().map(|w| &w.ending) {
+            Some(Ending::Ended(job)) => &job.summary.status,
+            Some(Ending::TimedOut {
+                last: Some(job), ..
+            }) => &job.summary.status,
+            _ => &self.summary.status,
+        }
+    }
+
+    fn steps(&self) -> &[Step] {
+        match self.waited.as_ref().map(|w| &w.ending) {
+            Some(Ending::Ended(job))
+            | Some(Ending::TimedOut {
+                last: Some(job), ..
+            }) => &job.steps,
+            _ => &[],
+        }
+    }
+
+    /// Whole seconds from the job's start to its end (or to now, if it has not ended).
+    fn duration_secs(&self, w: &Waited) -> u64 {
+        if let Ending::Ended(job) = &w.ending {
+            if let (Some(start), Some(end)) = (job.summary.start_time, job.summary.end_time) {
+                return (end - start).max(0.0).round() as u64;
+            }
+        }
+        w.elapsed.as_secs()
+    }
+
+    /// The exit code of a run that started its job: 0, or after a wait 5 (FAILED or
+    /// CANCELLED), 6 (timed out), 130/143 (interrupted).
+    pub fn exit_code(&self) -> u8 {
+        match self.waited.as_ref().map(|w| &w.ending) {
+            None => 0,
+            Some(Ending::Ended(job)) if job.summary.status == "SUCCEED" => 0,
+            Some(Ending::Ended(_)) => 5,
+            Some(Ending::TimedOut { .. }) => 6,
+            Some(Ending::Interrupted { exit_code, .. }) => *exit_code,
+        }
+    }
+
+    /// What went wrong, for a non-zero exit code: one line naming the failed step.
+    pub fn failure(&self) -> Option<String> {
+        let w = self.waited.as_ref()?;
+        let id = &self.summary.job_id;
+        Some(match &w.ending {
+            Ending::Ended(job) if job.summary.status == "SUCCEED" => return None,
+            Ending::Ended(job) => {
+                let failed = job
+                    .steps
+                    .iter()
+                    .find(|s| s.status == "FAILED" || s.status == "CANCELLED");
+                match failed {
+                    Some(s) => format!(
+                        "Amplify job {id} ended {}: step {} {}{}; logs: {}",
+                        job.summary.status,
+                        s.step_name,
+                        s.status,
+                        s.status_reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default(),
+                        s.log_url.as_deref().unwrap_or(&self.job_url)
+                    ),
+                    None => format!(
+                        "Amplify job {id} ended {}: {}",
+                        job.summary.status, self.job_url
+                    ),
+                }
+            }
+            Ending::TimedOut { stopped: true, .. } => {
+                format!(
+                    "gave up waiting for Amplify job {id} after {}s and stopped it: {}",
+                    w.elapsed.as_secs(),
+                    self.job_url
+                )
+            }
+            Ending::TimedOut { .. } => format!(
+                "gave up waiting for Amplify job {id} after {}s; it is still running: {}",
+                w.elapsed.as_secs(),
+                self.job_url
+            ),
+            Ending::Interrupted { stopped, .. } => format!(
+                "interrupted while waiting for Amplify job {id}{}: {}",
+                if *stopped {
+                    "; the job was stopped"
+                } else {
+                    "; the job goes on"
+                },
+                self.job_url
+            ),
+        })
     }
 
     /// stdout: the `jobSummary` as AWS returned it, plus `jobUrl`.
     pub fn json(&self) -> Value {
-        let mut v = self.summary.raw.clone();
+        let mut v = match self.waited.as_ref().map(|w| &w.ending) {
+            Some(Ending::Ended(job)) => job.summary.raw.clone(),
+            _ => self.summary.raw.clone(),
+        };
         if let Value::Object(map) = &mut v {
             map.insert("jobUrl".into(), Value::String(self.job_url.clone()));
         }
@@ -47,15 +159,41 @@ impl Outcome {
                 .replace(['\r', '\n'], " ")
         };
         let s = &self.summary;
-        format!(
-            "### Amplify job started\n\n| App | Branch | Job | Status | Commit |\n|---|---|---|---|---|\n| {} | {} | [{}]({}) | {} | `{}` |\n\n",
+        let mut out = format!(
+            "### Amplify job {}\n\n| App | Branch | Job | Status | Commit |\n|---|---|---|---|---|\n| {} | {} | [{}]({}) | {} | `{}` |\n\n",
+            if self.waited.is_some() {
+                "finished"
+            } else {
+                "started"
+            },
             cell(&self.app_id),
             cell(&self.branch),
             cell(&s.job_id),
             self.job_url,
-            cell(&s.status),
+            cell(self.status()),
             cell(&s.commit_id).replace('`', "'"),
-        )
+        );
+        if !self.steps().is_empty() {
+            out.push_str("| Step | Status | Duration | Log |\n|---|---|---|---|\n");
+            for step in self.steps() {
+                let secs = match (step.start_time, step.end_time) {
+                    (Some(a), Some(b)) => format!("{}s", (b - a).max(0.0).round() as u64),
+                    _ => "-".into(),
+                };
+                let log = step
+                    .log_url
+                    .as_deref()
+                    .map(|u| format!("[log]({u})"))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "| {} | {} | {secs} | {log} |\n",
+                    cell(&step.step_name),
+                    cell(&step.status)
+                ));
+            }
+            out.push('\n');
+        }
+        out
     }
 }
 

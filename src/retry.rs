@@ -318,6 +318,7 @@ mod tests {
             commit_message: "msg".into(),
             commit_time: Some(100.0),
             start_time: Some(start),
+            end_time: None,
             job_type: t.into(),
             raw: serde_json::Value::Null,
         };

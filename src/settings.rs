@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::ci;
 use crate::retry::Policy;
+use crate::wait::WaitSettings;
 
 /// The process environment with empty values removed: GitHub passes `""` for unset inputs.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +66,11 @@ struct Raw {
     amplify_retry_timeout: Option<String>,
     amplify_retry_base_delay: Option<String>,
     amplify_request_timeout: Option<String>,
+    amplify_wait: Option<String>,
+    amplify_wait_timeout: Option<String>,
+    amplify_poll_interval: Option<String>,
+    amplify_cancel_on_timeout: Option<String>,
+    amplify_cancel_on_abort: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +147,26 @@ pub const REQUEST_TIMEOUT: Name = Name {
     var: "AMPLIFY_REQUEST_TIMEOUT",
     input: "request-timeout",
 };
+pub const WAIT: Name = Name {
+    var: "AMPLIFY_WAIT",
+    input: "wait",
+};
+pub const WAIT_TIMEOUT: Name = Name {
+    var: "AMPLIFY_WAIT_TIMEOUT",
+    input: "wait-timeout",
+};
+pub const POLL_INTERVAL: Name = Name {
+    var: "AMPLIFY_POLL_INTERVAL",
+    input: "poll-interval",
+};
+pub const CANCEL_ON_TIMEOUT: Name = Name {
+    var: "AMPLIFY_CANCEL_ON_TIMEOUT",
+    input: "cancel-on-timeout",
+};
+pub const CANCEL_ON_ABORT: Name = Name {
+    var: "AMPLIFY_CANCEL_ON_ABORT",
+    input: "cancel-on-abort",
+};
 pub const REGION: Name = Name {
     var: "AWS_REGION",
     input: "aws-region",
@@ -214,6 +240,8 @@ pub struct Settings {
     pub retry: Policy,
     /// The limit of one attempt, from connecting to the last byte of the answer.
     pub request_timeout: Duration,
+    /// Follow the job to its end (`AMPLIFY_WAIT=true`).
+    pub wait: Option<WaitSettings>,
     /// Problems that do not stop the run (a shortened commit message).
     pub warnings: Vec<String>,
 }
@@ -501,6 +529,43 @@ impl Settings {
             ));
         }
 
+        let wait = if boolean(raw.amplify_wait.as_deref(), WAIT)? {
+            let poll_interval = duration(
+                raw.amplify_poll_interval.as_deref(),
+                POLL_INTERVAL,
+                Duration::from_secs(5),
+            )?;
+            if poll_interval.is_zero() {
+                return Err(SettingsError::of(
+                    POLL_INTERVAL,
+                    raw.amplify_poll_interval.as_deref(),
+                    "polls need an interval",
+                    "set a positive duration such as 5s",
+                ));
+            }
+            Some(WaitSettings {
+                timeout: duration(
+                    raw.amplify_wait_timeout.as_deref(),
+                    WAIT_TIMEOUT,
+                    Duration::from_secs(30 * 60),
+                )?,
+                poll_interval,
+                cancel_on_timeout: boolean(
+                    raw.amplify_cancel_on_timeout.as_deref(),
+                    CANCEL_ON_TIMEOUT,
+                )?,
+                cancel_on_abort: boolean(raw.amplify_cancel_on_abort.as_deref(), CANCEL_ON_ABORT)?,
+            })
+        } else {
+            for (value, name) in [
+                (&raw.amplify_cancel_on_timeout, CANCEL_ON_TIMEOUT),
+                (&raw.amplify_cancel_on_abort, CANCEL_ON_ABORT),
+            ] {
+                boolean(value.as_deref(), name)?;
+            }
+            None
+        };
+
         let github_output = writable(&raw.github_output, "GITHUB_OUTPUT")?;
         let github_step_summary = writable(&raw.github_step_summary, "GITHUB_STEP_SUMMARY")?;
 
@@ -519,8 +584,24 @@ impl Settings {
             github_step_summary,
             retry,
             request_timeout,
+            wait,
             warnings,
         })
+    }
+}
+
+/// `true` or `false` in any case; unset is false; anything else is an error.
+fn boolean(value: Option<&str>, name: Name) -> Result<bool, SettingsError> {
+    match value.map(|v| v.to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(_) => Err(SettingsError::of(
+            name,
+            value,
+            "not a boolean",
+            "set it to true or false",
+        )),
     }
 }
 

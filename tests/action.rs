@@ -154,6 +154,11 @@ const GOOD: &[(&str, &str)] = &[
     ("retry-timeout", "1m"),
     ("retry-base-delay", "10ms"),
     ("request-timeout", "20s"),
+    ("wait", "true"),
+    ("wait-timeout", "1m"),
+    ("poll-interval", "10ms"),
+    ("cancel-on-timeout", "false"),
+    ("cancel-on-abort", "false"),
 ];
 
 #[test]
@@ -200,6 +205,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("retry-base-delay", "soon"),
         ("request-timeout", "0"),
         ("job-id", "12"),
+        ("wait", "yes"),
+        ("wait-timeout", "forever"),
+        ("poll-interval", "0"),
+        ("cancel-on-timeout", "1"),
+        ("cancel-on-abort", "1"),
     ] {
         let mut inputs = GOOD.to_vec();
         inputs.retain(|(n, _)| *n != input);
@@ -212,7 +222,12 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
             run.stderr
         );
     }
-    assert_eq!(server.requests().len(), 1);
+    let starts = server
+        .requests()
+        .iter()
+        .filter(|r| r.op == Some(Op::StartJob))
+        .count();
+    assert_eq!(starts, 1, "no bad input sent anything");
 }
 
 #[test]
