@@ -222,12 +222,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
             run.stderr
         );
     }
-    let starts = server
-        .requests()
-        .iter()
-        .filter(|r| r.op == Some(Op::StartJob))
-        .count();
-    assert_eq!(starts, 1, "no bad input sent anything");
+    assert_eq!(
+        calls(&server, Op::StartJob),
+        1,
+        "no bad input sent anything"
+    );
 }
 
 #[test]

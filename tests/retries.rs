@@ -13,14 +13,6 @@ fn env(server: &Server) -> std::collections::BTreeMap<String, String> {
     env
 }
 
-fn calls(server: &Server, op: Op) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.op == Some(op))
-        .count()
-}
-
 fn retry_lines(run: &Run) -> Vec<&str> {
     run.stderr
         .lines()

@@ -16,14 +16,6 @@ fn waiting(server: &Server) -> Gh {
     gh
 }
 
-fn calls(server: &Server, op: Op) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.op == Some(op))
-        .count()
-}
-
 #[test]
 fn a_successful_job_exits_0_with_its_final_status_duration_and_step_logs() {
     let server = Server::start(Config::default());

@@ -154,6 +154,15 @@ pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// How many calls of `op` reached the endpoint.
+pub fn calls(server: &Server, op: Op) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.op == Some(op))
+        .count()
+}
+
 /// The JSON body of the n-th recorded request.
 pub fn body(server: &Server, n: usize) -> serde_json::Value {
     serde_json::from_slice(&server.requests()[n].request.body).unwrap()
