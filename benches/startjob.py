@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Benchmark: our release binary against `aws amplify start-job`, in one interleaved run.
+
+Starts the project's local Amplify endpoint, then alternates N job starts by each tool against
+it, and reports min/median/p90 wall time and peak RSS of each, the ratio of medians, a bare
+process start (`true`) timed by the same harness, and the stripped binary's size. Checks the
+budgets in the README and exits 1 if one is missed.
+
+Usage: benches/startjob.py [--runs N] [--aws PATH_TO_aws]
+Needs: cargo build --release --workspace; the AWS CLI (pip install awscli, best in a venv);
+GNU time (/usr/bin/time, Debian package `time`) for peak RSS.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "amplify-start-job")
+LOCAL = os.path.join(ROOT, "target", "release", "amplify-local")
+
+
+def measure(argv, env):
+    """Wall time (s) of one run; fails loudly on a non-zero exit."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{argv[0]} failed:\n{proc.stderr.decode(errors='replace')}")
+    return wall
+
+
+def peak_rss_kib(argv, env):
+    """Peak RSS of one run, by GNU time: a process forked from this one would carry Python's
+    own high-water mark into its count, a small `time` process does not."""
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{argv[0]} failed:\n{proc.stderr}")
+    return int(proc.stderr.strip().splitlines()[-1])
+
+
+def stats(samples):
+    s = sorted(samples)
+    p90 = s[min(len(s) - 1, int(round(0.9 * (len(s) - 1))))]
+    return s[0], statistics.median(s), p90
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--aws", default=shutil.which("aws"))
+    args = ap.parse_args()
+    for path in (BIN, LOCAL):
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: run cargo build --release --workspace")
+    if not args.aws:
+        sys.exit("no aws CLI: pip install awscli (in a venv), then --aws /path/to/aws")
+
+    local = subprocess.Popen([LOCAL], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        endpoint = local.stdout.readline().strip().split("=", 1)[1]  # printed once listening
+        base = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "AKIDLOCALAMPLIFY",
+            "AWS_SECRET_ACCESS_KEY": "local-secret-not-for-aws",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+        ours_env = dict(base, AWS_ENDPOINT_URL=endpoint, AMPLIFY_APP_ID="d1a2b3c4d5e6f7",
+                        AMPLIFY_BRANCH_NAME="main", AMPLIFY_COMMIT_ID="abc", RUST_LOG="warn")
+        aws_argv = [args.aws, "amplify", "start-job", "--endpoint-url", endpoint, "--app-id", "d1a2b3c4d5e6f7",
+                    "--branch-name", "main", "--job-type", "RELEASE", "--commit-id", "abc"]
+        tools = {"true": (["true"], base), "amplify-start-job": ([BIN], ours_env), "aws amplify start-job": (aws_argv, base)}
+        results = {name: ([], []) for name in tools}
+        for _ in range(2):  # warm the page cache
+            for argv, env in tools.values():
+                measure(argv, env)
+        for _ in range(args.runs):  # interleaved, so drift hits every tool alike
+            for name, (argv, env) in tools.items():
+                results[name][0].append(measure(argv, env))
+        for _ in range(5):  # peak memory in a pass of its own, so timing carries no wrapper
+            for name, (argv, env) in tools.items():
+                results[name][1].append(peak_rss_kib(argv, env))
+    finally:
+        local.kill()
+        local.wait()
+
+    print(f"{args.runs} interleaved runs each against the local endpoint ({endpoint})")
+    print(f"{'command':<24} {'min ms':>8} {'median ms':>10} {'p90 ms':>8} {'peak RSS MiB':>13}")
+    medians = {}
+    for name, (walls, rsss) in results.items():
+        lo, med, p90 = stats(walls)
+        medians[name] = med
+        print(f"{name:<24} {lo * 1e3:8.2f} {med * 1e3:10.2f} {p90 * 1e3:8.2f} {max(rsss) / 1024:13.2f}")
+    ratio = medians["aws amplify start-job"] / medians["amplify-start-job"]
+    over_true = (medians["amplify-start-job"] - medians["true"]) * 1e3
+    size = os.path.getsize(BIN)
+    rss = max(results["amplify-start-job"][1]) / 1024
+    print(f"AWS CLI median / ours: {ratio:.0f}x; ours above a bare process start: {over_true:.2f} ms")
+    print(f"stripped release binary: {size} bytes ({size / 1e6:.2f} MB)")
+
+    budgets = [
+        ("at least 100x faster than the AWS CLI (median)", ratio >= 100),
+        ("at most 5 ms median above `true`", over_true <= 5),
+        ("peak RSS at most 5 MiB", rss <= 5),
+        ("stripped binary at most 5 MB", size <= 5_000_000),
+    ]
+    for what, ok in budgets:
+        print(f"{'ok  ' if ok else 'MISS'} {what}")
+    return 0 if all(ok for _, ok in budgets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
