@@ -120,15 +120,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// AWS looked at the request and said no (as opposed to: no usable answer).
-    pub fn is_rejection(&self) -> bool {
-        match self {
-            ApiError::Service { status, .. } => !matches!(status, 429 | 500 | 502 | 503 | 504),
-            ApiError::Malformed { .. } | ApiError::Signing(_) => true,
-            ApiError::Transport { .. } => false,
-        }
-    }
-
     pub fn hint(&self) -> Option<&str> {
         match self {
             ApiError::Service { hint, .. } => hint.as_deref(),
@@ -230,11 +221,7 @@ impl Client {
     /// `POST /apps/{appId}/branches/{branchName}/jobs`, once.
     pub async fn start_job(&self, body: &StartJobBody) -> Result<JobSummary, ApiError> {
         let body = serde_json::to_vec(body).expect("the body serializes");
-        let path = format!(
-            "/apps/{}/branches/{}/jobs",
-            encode_label(&self.target.app_id),
-            encode_label(&self.target.branch)
-        );
+        let path = self.jobs_path();
         let raw = self
             .call("StartJob", reqwest::Method::POST, &path, body)
             .await?;
@@ -296,12 +283,7 @@ impl Client {
         let raw = self
             .call("StopJob", reqwest::Method::DELETE, &path, Vec::new())
             .await?;
-        let result: StartJobResult =
-            serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
-                operation: "StopJob",
-                detail: format!("{e}"),
-            })?;
-        parse_summary("StopJob", result.job_summary)
+        parse_job_summary_result("StopJob", &raw)
     }
 
     fn jobs_path(&self) -> String {
@@ -313,11 +295,7 @@ impl Client {
     }
 
     pub async fn list_jobs(&self, max_results: u8) -> Result<Vec<JobSummary>, ApiError> {
-        let path = format!(
-            "/apps/{}/branches/{}/jobs?maxResults={max_results}",
-            encode_label(&self.target.app_id),
-            encode_label(&self.target.branch)
-        );
+        let path = format!("{}?maxResults={max_results}", self.jobs_path());
         let raw = self
             .call("ListJobs", reqwest::Method::GET, &path, Vec::new())
             .await?;
@@ -435,11 +413,16 @@ impl Client {
 
 /// Reads a `StartJob` answer; any bytes give a result or an error, never a panic.
 pub fn parse_start_job(raw: &[u8]) -> Result<JobSummary, ApiError> {
+    parse_job_summary_result("StartJob", raw)
+}
+
+/// `{"jobSummary": {...}}`, the answer of StartJob and StopJob.
+fn parse_job_summary_result(operation: &'static str, raw: &[u8]) -> Result<JobSummary, ApiError> {
     let result: StartJobResult = serde_json::from_slice(raw).map_err(|e| ApiError::Malformed {
-        operation: "StartJob",
+        operation,
         detail: format!("{e}"),
     })?;
-    parse_summary("StartJob", result.job_summary)
+    parse_summary(operation, result.job_summary)
 }
 
 fn parse_summary(operation: &'static str, raw: Value) -> Result<JobSummary, ApiError> {

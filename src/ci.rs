@@ -101,7 +101,7 @@ fn github(env: &Env) -> Context {
         Err(format!(
             "not set, and this run is for {} {}, not a branch",
             env.get("GITHUB_REF_TYPE").unwrap_or("ref"),
-            show_ref(env.get("GITHUB_REF_NAME").unwrap_or("(unknown)"))
+            crate::settings::show(env.get("GITHUB_REF_NAME").unwrap_or("(unknown)"))
         ))
     };
 
@@ -144,10 +144,6 @@ fn github(env: &Env) -> Context {
             .map(PathBuf::from)
             .or_else(|| std::env::current_dir().ok()),
     }
-}
-
-fn show_ref(r: &str) -> String {
-    crate::settings::show(r)
 }
 
 /// `git log -1` of one commit: (committer time, full message). `None` when there is no

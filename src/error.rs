@@ -2,7 +2,7 @@
 
 use crate::amplify::{ApiError, TlsError};
 use crate::credentials::CredentialsError;
-use crate::retry::RetryError;
+use crate::retry::{Class, RetryError, classify};
 use crate::settings::SettingsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,10 +31,9 @@ pub enum Error {
 pub fn exit_code(err: &Error) -> u8 {
     match err {
         Error::Settings(_) | Error::Credentials(_) | Error::Tls(_) => 2,
-        Error::Api(e) if e.is_rejection() => 3,
-        Error::Api(_) => 4,
-        Error::Retry(RetryError::Api(e)) if e.is_rejection() => 3,
-        Error::Retry(_) => 4,
+        // Whether AWS said no is the retry policy's call: what it would not retry, it rejected.
+        Error::Api(e) | Error::Retry(RetryError::Api(e)) if classify(e) == Class::Fatal => 3,
+        Error::Api(_) | Error::Retry(_) => 4,
         Error::Output { .. } => 1,
     }
 }

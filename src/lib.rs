@@ -22,6 +22,14 @@ use amplify::{Client, StartJobBody, Target};
 use report::{Outcome, untrusted};
 use settings::Settings;
 
+/// 64 random bits. RandomState is seeded from the OS's random source, without a dependency.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish()
+}
+
 /// Runs one job start: every input is checked before anything is sent; outputs are written
 /// only for a started job.
 pub async fn run(env: &Env) -> Result<Outcome, Error> {

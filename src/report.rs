@@ -1,8 +1,6 @@
 //! Outputs: `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, the JSON result on stdout, and workflow
 //! commands made safe for untrusted text.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
 
@@ -223,13 +221,7 @@ pub fn append(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 fn random_hex() -> String {
-    // RandomState is seeded from the OS's random source; two draws give 128 bits.
-    let draw = || {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(0);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", draw(), draw())
+    format!("{:016x}{:016x}", crate::random_u64(), crate::random_u64())
 }
 
 /// Escapes the data of a workflow command (`%`, CR, LF), as @actions/core does, so a value

@@ -6,8 +6,6 @@
 //! unknown, the branch's newest jobs are listed and a job matching this request is adopted
 //! instead of starting another.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -237,9 +235,7 @@ fn short(err: &ApiError) -> String {
 
 /// A uniform draw in `[0, ceiling]`.
 fn full_jitter(ceiling: Duration) -> Duration {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u8(0);
-    let fraction = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    let fraction = (crate::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
     ceiling.mul_f64(fraction)
 }
 
