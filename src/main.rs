@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         .expect("a current-thread runtime builds");
     match runtime.block_on(run(&env)) {
         Ok(outcome) => {
-            println!("{}", outcome.json());
+            println!("{}", outcome.json_line());
             if let Some(failure) = outcome.failure() {
                 report_error(&env, &untrusted(&failure), None);
             }

@@ -150,6 +150,13 @@ impl Outcome {
         v
     }
 
+    /// The JSON as one stdout line the runner cannot read as a command: JSON's own escapes keep
+    /// it on one line starting with `{`, and `[` after `##` (the legacy command prefix, honoured
+    /// anywhere in a line) is written as the equivalent `\u005b`; only strings can hold it.
+    pub fn json_line(&self) -> String {
+        self.json().to_string().replace("##[", "##\\u005b")
+    }
+
     pub fn step_summary(&self) -> String {
         let cell = |s: &str| {
             s.replace('\\', "\\\\")
@@ -232,8 +239,9 @@ pub fn escape_data(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
-/// One line of untrusted text for a log: control characters escaped, and `::` broken so the
-/// runner never reads it as a workflow command.
+/// One line of untrusted text for a log: control characters escaped, so it stays one line; a
+/// leading `::` (the runner reads `::command::` only at a line's start) and `##[` anywhere (the
+/// legacy command syntax) broken by a zero-width space. `::` inside, as in an ARN, stays intact.
 pub fn untrusted(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -244,7 +252,14 @@ pub fn untrusted(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out.replace("::", ":\u{200b}:")
+    let out = out.replace("##[", "#\u{200b}#[");
+    let body = out.trim_start();
+    if body.starts_with("::") {
+        let indent = out.len() - body.len();
+        format!("{}:\u{200b}{}", &out[..indent], &body[1..])
+    } else {
+        out
+    }
 }
 
 #[cfg(test)]
@@ -253,9 +268,12 @@ mod tests {
 
     #[test]
     fn untrusted_text_is_one_inert_line() {
+        assert_eq!(untrusted("a\n::add-mask::x"), "a\\n::add-mask::x");
+        assert_eq!(untrusted("  ::add-mask::x"), "  :\u{200b}:add-mask::x");
+        assert_eq!(untrusted("x ##[error]y"), "x #\u{200b}#[error]y");
         assert_eq!(
-            untrusted("a\n::add-mask::x"),
-            "a\\n:\u{200b}:add-mask:\u{200b}:x"
+            untrusted("arn:aws:iam::123456789012:role/r"),
+            "arn:aws:iam::123456789012:role/r"
         );
         assert_eq!(escape_data("50%\nx"), "50%25%0Ax");
     }
