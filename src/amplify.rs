@@ -4,16 +4,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
+use std::sync::Arc;
+
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::credentials::Credentials;
-
-pub const USER_AGENT: &str = concat!("amplify-start-job/", env!("CARGO_PKG_VERSION"));
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::credentials::Resolved;
+use crate::net::{Http, TlsError, error_chain, host_header, sigv4_headers};
 
 /// The `StartJob` body: exactly the members that are set.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -117,6 +115,12 @@ pub enum ApiError {
     },
     #[error("could not sign the request: {0}")]
     Signing(String),
+    /// The credentials expired and could not be refreshed.
+    #[error("{operation} has no valid credentials: {detail}")]
+    Credentials {
+        operation: &'static str,
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -160,13 +164,6 @@ fn hint_for(operation: &str, code: &str, ctx: &Target) -> Option<String> {
     })
 }
 
-/// No HTTPS client could be made, almost always for want of CA certificates.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot set up HTTPS ({0}); point SSL_CERT_FILE at a CA bundle such as /etc/ssl/certs/ca-certificates.crt"
-)]
-pub struct TlsError(String);
-
 /// The app and branch an operation addresses.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -178,37 +175,21 @@ pub struct Target {
 pub struct Client {
     /// Seconds added to this machine's clock when signing; set once a skew is measured.
     clock_offset: std::sync::atomic::AtomicI64,
-    http: reqwest::Client,
+    http: Http,
     endpoint: Url,
-    credentials: Credentials,
+    credentials: Arc<Resolved>,
     target: Target,
 }
 
 impl Client {
+    /// Fails only for an `https` endpoint on a machine without CA certificates.
     pub fn new(
         endpoint: Url,
-        credentials: Credentials,
+        http: Http,
+        credentials: Arc<Resolved>,
         target: Target,
-        request_timeout: Duration,
     ) -> Result<Client, TlsError> {
-        // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(request_timeout);
-        if endpoint.scheme() == "http" {
-            // A plain-HTTP endpoint (the local one) needs no CA store: an empty root (a
-            // `scratch` image without certificates) must not stop it.
-            builder = builder.tls_certs_only(std::iter::empty());
-        }
-        let http = builder.build().map_err(|e| {
-            let mut detail = e.to_string();
-            if let Some(source) = std::error::Error::source(&e) {
-                detail = format!("{detail}: {source}");
-            }
-            TlsError(detail)
-        })?;
+        http.client_for(&endpoint)?;
         Ok(Client {
             clock_offset: Default::default(),
             http,
@@ -328,9 +309,36 @@ impl Client {
         if !body.is_empty() {
             headers.push(("content-type", "application/json".into()));
         }
-        let signed = self.sign(method.as_str(), url.as_str(), &headers, &body)?;
+        let credentials = self
+            .credentials
+            .current()
+            .await
+            .map_err(|e| ApiError::Credentials {
+                operation,
+                detail: e.to_string(),
+            })?;
+        let signed = sigv4_headers(
+            &credentials,
+            &self.target.region,
+            "amplify",
+            self.signing_time(),
+            method.as_str(),
+            url.as_str(),
+            &headers,
+            &body,
+        )
+        .map_err(ApiError::Signing)?;
         tracing::debug!(operation, %method, path, bytes = body.len(), "sending");
-        let mut req = self.http.request(method, url.clone()).body(body);
+        let client = self
+            .http
+            .client_for(&url)
+            .map_err(|e| ApiError::Transport {
+                operation,
+                endpoint: url.to_string(),
+                detail: e.to_string(),
+                sent: false,
+            })?;
+        let mut req = client.request(method, url.clone()).body(body);
         // reqwest writes Host itself, from the same URL that was signed.
         let unsigned = headers
             .iter()
@@ -374,40 +382,6 @@ impl Client {
             retry_after,
             clock_skew,
         })
-    }
-
-    fn sign(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, String)],
-        body: &[u8],
-    ) -> Result<Vec<(&'static str, String)>, ApiError> {
-        let identity = self.credentials.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.target.region)
-            .name("amplify")
-            .time(self.signing_time())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| ApiError::Signing(e.to_string()))?
-            .into();
-        let signable = SignableRequest::new(
-            method,
-            url,
-            headers.iter().map(|(n, v)| (*n, v.as_str())),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|e| ApiError::Signing(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| ApiError::Signing(e.to_string()))?
-            .into_parts();
-        let (headers, _) = instructions.into_parts();
-        Ok(headers
-            .into_iter()
-            .map(|h| (h.name(), h.value().to_string()))
-            .collect())
     }
 }
 
@@ -475,12 +449,7 @@ fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
 fn transport(operation: &'static str, url: &Url, e: &reqwest::Error) -> ApiError {
     // A refused connection never carried the request; anything later may have.
     let sent = !e.is_connect();
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = format!("{detail}: {s}");
-        source = s.source();
-    }
+    let detail = error_chain(e);
     ApiError::Transport {
         operation,
         endpoint: format!("{}://{}", url.scheme(), host_header(url)),
@@ -550,14 +519,6 @@ fn url_for(endpoint: &Url, path_and_query: &str) -> Url {
     url.set_path(&format!("{base}{path}"));
     url.set_query(query);
     url
-}
-
-fn host_header(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    }
 }
 
 /// The Amplify console page of a job.

@@ -1,7 +1,8 @@
 //! The one error type of a run, and the exit codes it maps to (documented in the README).
 
-use crate::amplify::{ApiError, TlsError};
+use crate::amplify::ApiError;
 use crate::credentials::CredentialsError;
+use crate::net::TlsError;
 use crate::retry::{Class, RetryError, classify};
 use crate::settings::SettingsError;
 
@@ -31,6 +32,8 @@ pub enum Error {
 pub fn exit_code(err: &Error) -> u8 {
     match err {
         Error::Settings(_) | Error::Credentials(_) | Error::Tls(_) => 2,
+        Error::Api(ApiError::Credentials { .. })
+        | Error::Retry(RetryError::Api(ApiError::Credentials { .. })) => 2,
         // Whether AWS said no is the retry policy's call: what it would not retry, it rejected.
         Error::Api(e) | Error::Retry(RetryError::Api(e)) if classify(e) == Class::Fatal => 3,
         Error::Api(_) | Error::Retry(_) => 4,
@@ -52,6 +55,7 @@ impl Error {
                 last.hint().map(|h| format!("; {h}")).unwrap_or_default()
             )),
             Error::Retry(RetryError::GaveUp { last, .. }) => last.hint().map(str::to_string),
+            Error::Credentials(e) => e.hint(),
             _ => None,
         }
     }

@@ -1,7 +1,8 @@
 //! amplify-start-job: start an AWS Amplify Hosting job from CI.
 //!
 //! The modules read like the pipeline: [`settings`] and [`ci`] -> [`credentials`] ->
-//! [`amplify`] (request, signing) -> [`report`] (outputs). Only the binary prints.
+//! [`amplify`] (request, signing, over [`net`]) -> [`retry`] -> [`wait`] -> [`report`]
+//! (outputs). Only the binary prints, apart from GitHub's workflow commands.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 // At most one error per run, on the way out: its size costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
@@ -10,6 +11,7 @@ pub mod amplify;
 pub mod ci;
 pub mod credentials;
 pub mod error;
+pub mod net;
 pub mod report;
 pub mod retry;
 pub mod settings;
@@ -35,7 +37,9 @@ pub(crate) fn random_u64() -> u64 {
 pub async fn run(env: &Env) -> Result<Outcome, Error> {
     let ci = ci::Context::detect(env);
     let settings = Settings::from_env(env, &ci)?;
-    let credentials = credentials::from_env(env)?;
+    // Credentials first: on GitHub their secrets are masked before anything else is printed.
+    let http = net::Http::new(settings.request_timeout);
+    let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
     log_plan(&ci, &settings);
 
     let body = StartJobBody {
@@ -53,9 +57,9 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
     };
     let client = Client::new(
         settings.endpoint.clone(),
-        credentials,
+        http,
+        std::sync::Arc::new(credentials),
         target,
-        settings.request_timeout,
     )?;
     let summary = retry::start_job(&client, &body, &settings.retry).await?;
     let job_url = amplify::console_url(

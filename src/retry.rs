@@ -62,7 +62,9 @@ pub fn classify(err: &ApiError) -> Class {
         },
         ApiError::Transport { sent: false, .. } => Class::Retry,
         ApiError::Transport { sent: true, .. } => Class::Ambiguous,
-        ApiError::Malformed { .. } | ApiError::Signing(_) => Class::Fatal,
+        ApiError::Malformed { .. } | ApiError::Signing(_) | ApiError::Credentials { .. } => {
+            Class::Fatal
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 use crate::ci;
+use crate::credentials;
 use crate::retry::Policy;
 use crate::wait::WaitSettings;
 
@@ -57,8 +58,14 @@ struct Raw {
     amplify_commit_time: Option<String>,
     aws_region: Option<String>,
     aws_default_region: Option<String>,
-    aws_endpoint_url_amplify: Option<String>,
-    aws_endpoint_url: Option<String>,
+    amplify_role_to_assume: Option<String>,
+    aws_role_to_assume: Option<String>,
+    amplify_role_session_name: Option<String>,
+    amplify_role_duration_seconds: Option<String>,
+    amplify_oidc_audience: Option<String>,
+    github_actions: Option<String>,
+    github_run_id: Option<String>,
+    github_run_attempt: Option<String>,
     github_output: Option<String>,
     github_step_summary: Option<String>,
     amplify_max_attempts: Option<String>,
@@ -167,6 +174,22 @@ pub const CANCEL_ON_ABORT: Name = Name {
     var: "AMPLIFY_CANCEL_ON_ABORT",
     input: "cancel-on-abort",
 };
+pub const ROLE_TO_ASSUME: Name = Name {
+    var: "AMPLIFY_ROLE_TO_ASSUME",
+    input: "role-to-assume",
+};
+pub const ROLE_SESSION_NAME: Name = Name {
+    var: "AMPLIFY_ROLE_SESSION_NAME",
+    input: "role-session-name",
+};
+pub const ROLE_DURATION: Name = Name {
+    var: "AMPLIFY_ROLE_DURATION_SECONDS",
+    input: "role-duration-seconds",
+};
+pub const AUDIENCE: Name = Name {
+    var: "AMPLIFY_OIDC_AUDIENCE",
+    input: "audience",
+};
 pub const REGION: Name = Name {
     var: "AWS_REGION",
     input: "aws-region",
@@ -242,6 +265,7 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Follow the job to its end (`AMPLIFY_WAIT=true`).
     pub wait: Option<WaitSettings>,
+    pub credentials: credentials::Config,
     /// Problems that do not stop the run (a shortened commit message).
     pub warnings: Vec<String>,
 }
@@ -365,7 +389,7 @@ impl Settings {
             Some((_, r)) => r.to_string(),
         };
 
-        let endpoint = endpoint(&raw, &region)?;
+        let endpoint = endpoint(env, "AMPLIFY", &region)?;
 
         let job_reason = match raw.amplify_job_reason.clone() {
             Some(r) if r.chars().count() > SHORT_TEXT_MAX => {
@@ -566,6 +590,8 @@ impl Settings {
             None
         };
 
+        let credentials = credential_settings(env, &raw, &region, request_timeout)?;
+
         let github_output = writable(&raw.github_output, "GITHUB_OUTPUT")?;
         let github_step_summary = writable(&raw.github_step_summary, "GITHUB_STEP_SUMMARY")?;
 
@@ -585,6 +611,7 @@ impl Settings {
             retry,
             request_timeout,
             wait,
+            credentials,
             warnings,
         })
     }
@@ -664,23 +691,114 @@ fn valid_region(r: &str) -> bool {
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
 }
 
-fn endpoint(raw: &Raw, region: &str) -> Result<Url, SettingsError> {
-    let given = raw
-        .aws_endpoint_url_amplify
+/// The credential settings: role-to-assume for GitHub OIDC, and where STS is.
+fn credential_settings(
+    env: &Env,
+    raw: &Raw,
+    region: &str,
+    timeout: Duration,
+) -> Result<credentials::Config, SettingsError> {
+    let role = raw
+        .amplify_role_to_assume
         .as_deref()
-        .map(|u| ("AWS_ENDPOINT_URL_AMPLIFY", u))
+        .map(|r| (ROLE_TO_ASSUME.var, r))
         .or_else(|| {
-            raw.aws_endpoint_url
+            raw.aws_role_to_assume
                 .as_deref()
-                .map(|u| ("AWS_ENDPOINT_URL", u))
+                .map(|r| ("AWS_ROLE_TO_ASSUME", r))
         });
+    let role_to_assume = match role {
+        None => None,
+        Some((var, r)) if !credentials::valid_role_arn(r) => {
+            return Err(SettingsError::new(
+                var,
+                Some(ROLE_TO_ASSUME.input),
+                Some(r),
+                "not an IAM role ARN",
+                "use the role's ARN, e.g. arn:aws:iam::123456789012:role/amplify-deploy",
+            ));
+        }
+        Some((_, r)) => Some(r.to_string()),
+    };
+    let github = raw.github_actions.as_deref() == Some("true");
+    let session_name = match raw.amplify_role_session_name.as_deref() {
+        Some(n) if !credentials::valid_session_name(n) => {
+            return Err(SettingsError::of(
+                ROLE_SESSION_NAME,
+                Some(n),
+                "a session name is 2 to 64 letters, digits or +=,.@_-",
+                "use e.g. amplify-deploy, or leave it empty for the default",
+            ));
+        }
+        Some(n) => n.to_string(),
+        None => {
+            let run = match (&raw.github_run_id, &raw.github_run_attempt) {
+                (Some(id), Some(a)) if github => format!("-{id}-{a}"),
+                (Some(id), None) if github => format!("-{id}"),
+                _ => String::new(),
+            };
+            let name = format!("amplify-start-job{run}");
+            if credentials::valid_session_name(&name) {
+                name
+            } else {
+                "amplify-start-job".into()
+            }
+        }
+    };
+    let duration_secs = match raw.amplify_role_duration_seconds.as_deref() {
+        None => 3600,
+        Some(d) => match d.trim().parse::<u32>() {
+            Ok(n) if (900..=43_200).contains(&n) => n,
+            _ => {
+                return Err(SettingsError::of(
+                    ROLE_DURATION,
+                    Some(d),
+                    "STS takes 900 to 43200 seconds (and at most the role's maximum session duration)",
+                    "use e.g. 3600, or leave it empty for one hour",
+                ));
+            }
+        },
+    };
+    let audience = match raw.amplify_oidc_audience.as_deref() {
+        Some(a) if a.chars().any(char::is_control) || a.len() > 255 => {
+            return Err(SettingsError::of(
+                AUDIENCE,
+                Some(a),
+                "an audience is one line of at most 255 characters",
+                "leave it empty for sts.amazonaws.com",
+            ));
+        }
+        Some(a) => a.to_string(),
+        None => "sts.amazonaws.com".into(),
+    };
+    Ok(credentials::Config {
+        role_to_assume,
+        session_name,
+        duration_secs,
+        audience,
+        region: region.to_string(),
+        sts_endpoint: endpoint(env, "STS", region)?,
+        github,
+        timeout,
+    })
+}
+
+/// A service's endpoint: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, else AWS's
+/// regional one, as the SDKs choose.
+fn endpoint(env: &Env, service: &str, region: &str) -> Result<Url, SettingsError> {
+    let specific = format!("AWS_ENDPOINT_URL_{service}");
+    let given = env
+        .get(&specific)
+        .map(|u| (specific.as_str(), u))
+        .or_else(|| env.get("AWS_ENDPOINT_URL").map(|u| ("AWS_ENDPOINT_URL", u)));
+    let prefix = service.to_ascii_lowercase();
     let Some((var, value)) = given else {
         let suffix = if region.starts_with("cn-") {
             "amazonaws.com.cn"
         } else {
             "amazonaws.com"
         };
-        return Ok(Url::parse(&format!("https://amplify.{region}.{suffix}")).expect("valid URL"));
+        return Ok(Url::parse(&format!("https://{prefix}.{region}.{suffix}")).expect("valid URL"));
     };
     let bad = |problem: &str| {
         // Never echo a URL that carries a password.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use common::aws;
 use common::*;
 use serde_json::Value;
 
@@ -150,6 +151,14 @@ const GOOD: &[(&str, &str)] = &[
     ("commit-message", "message from input"),
     ("commit-time", "2024-01-02T03:04:05Z"),
     ("aws-region", "us-east-1"),
+    // With keys in the environment these are checked but not used (the OIDC test uses them).
+    (
+        "role-to-assume",
+        "arn:aws:iam::123456789012:role/amplify-deploy",
+    ),
+    ("role-session-name", "from-input"),
+    ("role-duration-seconds", "900"),
+    ("audience", "sts.amazonaws.com"),
     ("max-attempts", "3"),
     ("retry-timeout", "1m"),
     ("retry-base-delay", "10ms"),
@@ -200,6 +209,10 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     // Inputs that shape no request: a bad value is refused by name, so each is read.
     for (input, bad) in [
         ("aws-region", "nowhere"),
+        ("role-to-assume", "amplify-deploy"),
+        ("role-session-name", "a"),
+        ("role-duration-seconds", "60"),
+        ("audience", "two\nlines"),
         ("max-attempts", "0"),
         ("retry-timeout", "soon"),
         ("retry-base-delay", "soon"),
@@ -247,6 +260,50 @@ fn empty_inputs_fall_back_to_the_ci_context() {
         "/apps/d1a2b3c4d5e6f7/branches/main/jobs"
     );
     assert_eq!(body(&server, 0)["commitId"], SHA);
+}
+
+#[test]
+fn role_to_assume_alone_gets_credentials_with_github_oidc() {
+    let issued = aws::key("ASIAFROMACTION");
+    let server = aws::amplify(vec![issued.clone()]);
+    let sts = aws::sts(issued);
+    let tokens = aws::github_tokens();
+    let mut runner = container_env(
+        &server,
+        &[
+            ("app-id", "d1a2b3c4d5e6f7"),
+            ("aws-region", "us-east-1"),
+            ("role-to-assume", aws::ROLE),
+            ("role-session-name", "from-input"),
+            ("role-duration-seconds", "1200"),
+            ("audience", "custom-audience"),
+        ],
+    );
+    for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        runner.env.remove(k);
+    }
+    for (k, v) in [
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}/token?api-version=2.0", tokens.url()),
+        ),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", aws::REQUEST_TOKEN.into()),
+        ("AWS_ENDPOINT_URL_STS", sts.url()),
+    ] {
+        runner.env.insert(k.into(), v);
+    }
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        tokens.requests()[0]
+            .target
+            .ends_with("&audience=custom-audience")
+    );
+    let form = aws::form(&sts.requests()[0]);
+    assert_eq!(form["RoleArn"], aws::ROLE);
+    assert_eq!(form["RoleSessionName"], "from-input");
+    assert_eq!(form["DurationSeconds"], "1200");
+    assert!(server.requests()[0].signature.is_ok());
 }
 
 /// The keys of `inputs` or `outputs` in action.yml.

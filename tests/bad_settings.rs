@@ -67,9 +67,29 @@ const CASES: &[(&str, &str, &str)] = &[
         "AWS_ENDPOINT_URL is \"(a URL with user info, hidden)\": the endpoint must not carry user info, a query or a fragment; use http(s)://host[:port], e.g. http://127.0.0.1:4566, or leave it empty for AWS",
     ),
     (
-        "AWS_SECRET_ACCESS_KEY",
-        "",
-        "no AWS credentials: AWS_SECRET_ACCESS_KEY is not set; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), e.g. with aws-actions/configure-aws-credentials on GitHub",
+        "AMPLIFY_ROLE_TO_ASSUME",
+        "deploy-role",
+        "AMPLIFY_ROLE_TO_ASSUME (input role-to-assume) is \"deploy-role\": not an IAM role ARN; use the role's ARN, e.g. arn:aws:iam::123456789012:role/amplify-deploy",
+    ),
+    (
+        "AWS_ROLE_TO_ASSUME",
+        "arn:aws:iam::123:role/x",
+        "AWS_ROLE_TO_ASSUME (input role-to-assume) is \"arn:aws:iam::123:role/x\": not an IAM role ARN; use the role's ARN, e.g. arn:aws:iam::123456789012:role/amplify-deploy",
+    ),
+    (
+        "AMPLIFY_ROLE_SESSION_NAME",
+        "my session",
+        "AMPLIFY_ROLE_SESSION_NAME (input role-session-name) is \"my session\": a session name is 2 to 64 letters, digits or +=,.@_-; use e.g. amplify-deploy, or leave it empty for the default",
+    ),
+    (
+        "AMPLIFY_ROLE_DURATION_SECONDS",
+        "60",
+        "AMPLIFY_ROLE_DURATION_SECONDS (input role-duration-seconds) is \"60\": STS takes 900 to 43200 seconds (and at most the role's maximum session duration); use e.g. 3600, or leave it empty for one hour",
+    ),
+    (
+        "AWS_ENDPOINT_URL_STS",
+        "sts.example",
+        "AWS_ENDPOINT_URL_STS is \"sts.example\": not a URL (relative URL without a base); use http(s)://host[:port], e.g. http://127.0.0.1:4566, or leave it empty for AWS",
     ),
 ];
 

@@ -292,7 +292,7 @@ fn a_long_commit_message_is_shortened_with_a_warning() {
 #[test]
 fn untrusted_commit_text_cannot_issue_workflow_commands_or_forge_outputs() {
     let server = Server::start(Config::default());
-    let evil = "Innocent\n::set-output name=job-id::666\n::add-mask::x\njob-id<<EOF\n666\nEOF\n::error::boom";
+    let evil = "Innocent\n::set-output name=job-id::666\n::add-mask::x\njob-id<<EOF\n666\nEOF\n::error::boom ##[stop-commands]t";
     let mut payload = push_payload();
     payload["head_commit"]["message"] = json!(evil);
     let mut gh = github(&server, "push", payload);
@@ -303,11 +303,13 @@ fn untrusted_commit_text_cannot_issue_workflow_commands_or_forge_outputs() {
     let outputs = parse_outputs(&gh.output());
     assert_eq!(outputs["job-id"], "1");
     assert_eq!(outputs.len(), 6);
+    let own_mask = format!("::add-mask::{}", amplify_local::DEMO_SECRET_ACCESS_KEY);
     for line in run.stdout.lines().chain(run.stderr.lines()) {
         assert!(
-            !line.trim_start().starts_with("::"),
+            line == own_mask || !line.trim_start().starts_with("::"),
             "a live workflow command: {line}"
         );
+        assert!(!line.contains("##["), "a legacy workflow command: {line}");
     }
 }
 
@@ -326,24 +328,37 @@ fn secrets_never_appear_in_any_output_even_at_trace_level() {
         "trace logging is on: {}",
         run.stderr
     );
+    let secrets = [
+        amplify_local::DEMO_SECRET_ACCESS_KEY,
+        "SESSIONTOKENSECRETVALUE",
+    ];
+    // On GitHub each secret is registered as a mask, first; no other line shows it.
+    let masks: Vec<String> = secrets.iter().map(|s| format!("::add-mask::{s}")).collect();
+    assert_eq!(run.stderr.lines().take(2).collect::<Vec<_>>(), masks);
     let written = format!(
         "{}{}{}{}",
         run.stdout,
-        run.stderr,
+        run.stderr.lines().skip(2).collect::<Vec<_>>().join("\n"),
         gh.output(),
         std::fs::read_to_string(gh.summary_path()).unwrap()
     );
-    for secret in [
-        amplify_local::DEMO_SECRET_ACCESS_KEY,
-        "SESSIONTOKENSECRETVALUE",
-    ] {
+    for secret in secrets {
         assert!(!written.contains(secret), "{secret} leaked");
+    }
+
+    // Outside GitHub nothing shows them at all.
+    gh.unset("GITHUB_ACTIONS")
+        .set("AMPLIFY_BRANCH_NAME", "main");
+    let run = gh.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for secret in secrets {
+        assert!(!format!("{}{}", run.stdout, run.stderr).contains(secret));
     }
 
     // And a failing run.
     gh.set("AWS_SECRET_ACCESS_KEY", "WRONGSECRETVALUE");
     let run = gh.run();
-    assert_eq!(run.code, 3);
+    assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(!format!("{}{}", run.stdout, run.stderr).contains("WRONGSECRETVALUE"));
 }
 
@@ -403,7 +418,7 @@ fn a_server_message_with_commands_is_escaped() {
     let run = gh.run();
     assert_eq!(run.code, 3);
     for line in run.stderr.lines() {
-        assert!(!line.starts_with("::add-mask"), "{line}");
+        assert!(!line.starts_with("::add-mask::oops"), "{line}");
     }
 }
 

@@ -1,6 +1,8 @@
 //! Runs the real binary with a hermetic environment against the local Amplify endpoint.
 #![allow(dead_code)]
 
+pub mod aws;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -113,6 +115,8 @@ pub fn run_with(env: &BTreeMap<String, String>, cwd: Option<&Path>) -> Run {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
+        // Never reach for the real instance metadata address; tests that fake IMDS override it.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .envs(env);
     if let Some(d) = cwd {
         cmd.current_dir(d);

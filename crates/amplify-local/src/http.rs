@@ -1,8 +1,38 @@
 //! Just enough HTTP/1.1 to serve the Amplify job API, with full control of the socket so
 //! faults (reset, hang, answer-then-drop) can be scripted.
 
+use std::future::Future;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Runs `serve` on `listener` on a thread with its own current-thread runtime, until the
+/// returned sender fires or is dropped.
+pub fn serve_on_thread<F, Fut>(
+    listener: std::net::TcpListener,
+    serve: F,
+) -> tokio::sync::oneshot::Sender<()>
+where
+    F: FnOnce(TcpListener) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            listener.set_nonblocking(true).expect("nonblocking");
+            let listener = TcpListener::from_std(listener).expect("listener");
+            tokio::select! {
+                _ = serve(listener) => {}
+                _ = rx => {}
+            }
+        });
+    });
+    tx
+}
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 1024 * 1024;

@@ -7,6 +7,7 @@
 
 pub mod http;
 pub mod sigv4;
+pub mod stub;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -120,7 +121,11 @@ pub struct Config {
     /// Seconds the endpoint's clock runs ahead of the machine's (negative: behind), to
     /// play a client whose clock is wrong.
     pub clock_offset_secs: i64,
+    /// Keys issued elsewhere (by an STS the test runs), looked up by access key ID.
+    pub key_source: Option<KeySource>,
 }
+
+pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
 
 impl Default for Config {
     fn default() -> Self {
@@ -134,6 +139,7 @@ impl Default for Config {
             apps: Vec::new(),
             outcome: "SUCCEED".into(),
             clock_offset_secs: 0,
+            key_source: None,
         }
     }
 }
@@ -198,23 +204,10 @@ impl Server {
         let config = Arc::new(config);
         let state = Arc::new(Mutex::new(State::default()));
         let std_listener = std::net::TcpListener::bind((ip, port))?;
-        std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
         let (cfg, st) = (config.clone(), state.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).expect("listener");
-                tokio::select! {
-                    _ = accept_loop(listener, cfg, st) => {}
-                    _ = rx => {}
-                }
-            });
-        });
+        let tx =
+            http::serve_on_thread(std_listener, move |listener| accept_loop(listener, cfg, st));
         Ok(Server {
             addr,
             config,
@@ -359,7 +352,11 @@ pub fn aws_error(status: u16, code: &str, message: &str) -> Response {
 fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
     let route = route(req);
     let server_now = now() as i64 + config.clock_offset_secs;
-    let signature = sigv4::verify(req, &config.keys, &config.region, "amplify", server_now);
+    let mut keys = config.keys.clone();
+    if let (Some(source), Some(id)) = (&config.key_source, sigv4::access_key_id(req)) {
+        keys.extend(source(id));
+    }
+    let signature = sigv4::verify(req, &keys, &config.region, "amplify", server_now);
     let mut s = state.lock().unwrap();
     s.requests.push(Recorded {
         request: req.clone(),

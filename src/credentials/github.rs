@@ -1,0 +1,100 @@
+//! Step 2 of the chain: direct GitHub OIDC: with `role-to-assume`, ask the runner for an ID token (audience
+//! `sts.amazonaws.com` unless set) and exchange it at STS with `AssumeRoleWithWebIdentity`, so
+//! no separate configure-aws-credentials step is needed.
+
+use reqwest::Url;
+
+use super::web_identity::{Token, WebIdentity};
+use super::{Attempt, CredentialsError, Ctx, Provider, ProviderError, with_retries};
+use crate::settings::Env;
+
+pub fn provider(env: &Env, ctx: &Ctx) -> Result<Option<Provider>, CredentialsError> {
+    let Some(role_arn) = ctx.config.role_to_assume.clone() else {
+        return Ok(None);
+    };
+    let (Some(url), Some(bearer)) = (
+        env.get("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) else {
+        let hint = if ctx.config.github {
+            "give the job the right to request it: add `permissions: id-token: write` (and `contents: read`) to the job or the workflow"
+        } else {
+            "GitHub OIDC works only inside GitHub Actions; elsewhere set AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (GitLab id_tokens, EKS), or drop role-to-assume"
+        };
+        return Err(CredentialsError::Failed {
+            provider: format!("GitHub OIDC (role {role_arn})"),
+            detail: "role-to-assume is set but this job cannot request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)".into(),
+            hint: Some(hint.into()),
+        });
+    };
+    let mut url = Url::parse(url).map_err(|e| CredentialsError::Failed {
+        provider: "GitHub OIDC".into(),
+        detail: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL ({e})"),
+        hint: None,
+    })?;
+    url.query_pairs_mut()
+        .append_pair("audience", &ctx.config.audience);
+    Ok(Some(Provider::WebIdentity(WebIdentity {
+        role_arn,
+        session_name: ctx.config.session_name.clone(),
+        duration_secs: Some(ctx.config.duration_secs),
+        token: Token::GitHub {
+            url,
+            bearer: bearer.to_string(),
+        },
+    })))
+}
+
+/// `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=...` with the request token: `{"value": "<JWT>"}`.
+pub async fn id_token(ctx: &Ctx, url: &Url, bearer: &str) -> Result<String, ProviderError> {
+    let client = ctx
+        .http
+        .client_for(url)
+        .map_err(|e| ProviderError::failed(e.to_string()))?;
+    let what = "GitHub's OIDC token endpoint";
+    let token = with_retries(what, async || {
+        let resp = match client
+            .get(url.clone())
+            .bearer_auth(bearer)
+            .header("accept", "application/json; api-version=2.0")
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Attempt::Retry(crate::net::error_chain(&e)),
+        };
+        let status = resp.status().as_u16();
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Attempt::Retry(crate::net::error_chain(&e)),
+        };
+        match status {
+            200..=299 => {}
+            429 | 500..=599 => return Attempt::Retry(format!("HTTP {status}")),
+            401 | 403 => {
+                return Attempt::Fail(ProviderError::with_hint(
+                    format!("{what} refused the request token (HTTP {status})"),
+                    "the token is only valid while the job runs; check `permissions: id-token: write`",
+                ));
+            }
+            _ => {
+                return Attempt::Fail(ProviderError::failed(format!(
+                    "{what} answered HTTP {status}"
+                )));
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            value: String,
+        }
+        match serde_json::from_slice::<Answer>(&body) {
+            Ok(a) if !a.value.is_empty() => Attempt::Done(a.value),
+            _ => Attempt::Fail(ProviderError::failed(format!(
+                "{what} answered without a token (expected {{\"value\": \"<JWT>\"}})"
+            ))),
+        }
+    })
+    .await?;
+    ctx.mask(&token);
+    Ok(token)
+}
