@@ -1,6 +1,7 @@
 //! The one HTTP client of a run, shared by the Amplify API and every credential endpoint, and
 //! the SigV4 signing both the Amplify API and STS `AssumeRole` use.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -19,12 +20,14 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 )]
 pub struct TlsError(String);
 
-/// A reqwest client, and why HTTPS is unavailable if it is: plain-HTTP endpoints (the local
-/// one, IMDS, container credentials) must work in an empty root without CA certificates.
+/// The clients of a run: one for plain HTTP (the local endpoint, IMDS, container credentials),
+/// with no CA store, so it works in an empty root and costs nothing to build; one for HTTPS,
+/// built on first use, since loading the CA store is most of a start's work.
 #[derive(Clone)]
 pub struct Http {
-    client: reqwest::Client,
-    no_tls: Option<TlsError>,
+    plain: reqwest::Client,
+    tls: Arc<OnceLock<Result<reqwest::Client, TlsError>>>,
+    request_timeout: Duration,
 }
 
 impl Http {
@@ -32,41 +35,42 @@ impl Http {
     pub fn new(request_timeout: Duration) -> Http {
         // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let builder = || {
-            reqwest::Client::builder()
-                .user_agent(USER_AGENT)
-                .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(request_timeout)
-        };
-        match builder().build() {
-            Ok(client) => Http {
-                client,
-                no_tls: None,
-            },
-            Err(e) => {
-                let mut detail = e.to_string();
-                if let Some(source) = std::error::Error::source(&e) {
-                    detail = format!("{detail}: {source}");
-                }
-                let client = builder()
-                    .tls_certs_only(std::iter::empty())
-                    .build()
-                    .expect("an HTTP client without CA certificates builds");
-                Http {
-                    client,
-                    no_tls: Some(TlsError(detail)),
-                }
-            }
+        let plain = builder(request_timeout)
+            .tls_certs_only(std::iter::empty())
+            .build()
+            .expect("an HTTP client without CA certificates builds");
+        Http {
+            plain,
+            tls: Arc::new(OnceLock::new()),
+            request_timeout,
         }
     }
 
-    /// The client, for a URL it can reach: an `https` URL needs CA certificates.
+    /// The client for `url`: an `https` URL needs CA certificates, loaded here the first time.
     pub fn client_for(&self, url: &Url) -> Result<&reqwest::Client, TlsError> {
-        match &self.no_tls {
-            Some(e) if url.scheme() == "https" => Err(e.clone()),
-            _ => Ok(&self.client),
+        if url.scheme() != "https" {
+            return Ok(&self.plain);
         }
+        self.tls
+            .get_or_init(|| {
+                builder(self.request_timeout).build().map_err(|e| {
+                    let mut detail = e.to_string();
+                    if let Some(source) = std::error::Error::source(&e) {
+                        detail = format!("{detail}: {source}");
+                    }
+                    TlsError(detail)
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
+}
+
+fn builder(request_timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(request_timeout)
 }
 
 /// The headers SigV4 adds (`authorization`, `x-amz-date`, `x-amz-security-token`) for a
