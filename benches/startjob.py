@@ -6,12 +6,20 @@ it, and reports min/median/p90 wall time and peak RSS of each, the ratio of medi
 process start (`true`) timed by the same harness, and the stripped binary's size. Checks the
 budgets in the README and exits 1 if one is missed.
 
-Usage: benches/startjob.py [--runs N] [--aws PATH_TO_aws]
+It also measures the time from process start to the StartJob request reaching an endpoint (a
+listener in this process, so one clock times both ends), the CPU time our binary spends in a
+wait of several seconds (from wait4's rusage), and with --build the clean release build.
+
+Usage: benches/startjob.py [--runs N] [--aws PATH_TO_aws] [--build]
 Needs: cargo build --release --workspace; the AWS CLI (pip install awscli, best in a venv);
 GNU time (/usr/bin/time, Debian package `time`) for peak RSS.
 """
 import argparse
+import http.server
+import json
 import os
+import tempfile
+import threading
 import shutil
 import statistics
 import subprocess
@@ -43,6 +51,71 @@ def peak_rss_kib(argv, env):
     return int(proc.stderr.strip().splitlines()[-1])
 
 
+class FirstByte(http.server.BaseHTTPRequestHandler):
+    """Answers any POST with a StartJob result and notes when the request arrived."""
+    arrivals = []
+
+    def do_POST(self):
+        FirstByte.arrivals.append(time.perf_counter())
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.dumps({"jobSummary": {
+            "jobArn": "arn:aws:amplify:us-east-1:123456789012:apps/d1a2b3c4d5e6f7/branches/main/jobs/0000000001",
+            "jobId": "1", "status": "PENDING", "commitId": "abc", "commitMessage": "",
+            "commitTime": 0, "startTime": 0, "jobType": "RELEASE"}}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def to_first_request(argv, env, runs):
+    """Milliseconds from spawning `argv` to its request reaching a listener in this process."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FirstByte)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    env = dict(env, AWS_ENDPOINT_URL=url)
+    argv = [url if a == "{endpoint}" else a for a in argv]
+    samples = []
+    try:
+        for _ in range(runs):
+            FirstByte.arrivals.clear()
+            start = time.perf_counter()
+            proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if proc.returncode != 0 or not FirstByte.arrivals:
+                sys.exit(f"{argv[0]} failed:\n{proc.stderr.decode(errors='replace')}")
+            samples.append((FirstByte.arrivals[0] - start) * 1e3)
+    finally:
+        server.shutdown()
+    return samples
+
+
+def cpu_while_waiting(env, endpoint):
+    """(CPU ms, wall s) of one run that waits for a job through four polls."""
+    env = dict(env, AWS_ENDPOINT_URL=endpoint, AMPLIFY_WAIT="true", AMPLIFY_POLL_INTERVAL="1s")
+    start = time.perf_counter()
+    proc = subprocess.Popen([BIN], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"the wait failed with exit code {proc.returncode}")
+    return (usage.ru_utime + usage.ru_stime) * 1e3, wall
+
+
+def clean_build_seconds():
+    """A release build of the binary from nothing (a fresh target directory), as CI does it."""
+    with tempfile.TemporaryDirectory() as target:
+        start = time.perf_counter()
+        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "amplify-start-job",
+                        "--target-dir", target], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+
 def stats(samples):
     s = sorted(samples)
     p90 = s[min(len(s) - 1, int(round(0.9 * (len(s) - 1))))]
@@ -53,6 +126,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--aws", default=shutil.which("aws"))
+    ap.add_argument("--build", action="store_true", help="also time a clean release build")
     args = ap.parse_args()
     for path in (BIN, LOCAL):
         if not os.path.exists(path):
@@ -89,6 +163,7 @@ def main():
         for _ in range(5):  # peak memory in a pass of its own, so timing carries no wrapper
             for name, (argv, env) in tools.items():
                 results[name][1].append(peak_rss_kib(argv, env))
+        wait_cpu_ms, wait_wall = cpu_while_waiting(ours_env, endpoint)
     finally:
         local.kill()
         local.wait()
@@ -107,12 +182,29 @@ def main():
     print(f"AWS CLI median / ours: {ratio:.0f}x; ours above a bare process start: {over_true:.2f} ms")
     print(f"stripped release binary: {size} bytes ({size / 1e6:.2f} MB)")
 
+    aws_first = [a if a != endpoint else "{endpoint}" for a in aws_argv]
+    firsts = {"amplify-start-job": to_first_request([BIN], ours_env, args.runs),
+              "aws amplify start-job": to_first_request(aws_first, base, max(5, args.runs // 4))}
+    for name, samples in firsts.items():
+        lo, med, p90 = stats(samples)
+        print(f"start to request at the endpoint, {name}: min {lo:.2f} / median {med:.2f} / p90 {p90:.2f} ms")
+    first_median = stats(firsts["amplify-start-job"])[1]
+    wait_share = wait_cpu_ms / (wait_wall * 1e3)
+    print(f"CPU while waiting: {wait_cpu_ms:.1f} ms over a {wait_wall:.2f} s wait ({wait_share:.3%} of a core)")
+    build = clean_build_seconds() if args.build else None
+    if build is not None:
+        print(f"clean release build: {build:.0f} s")
+
     budgets = [
         ("at least 100x faster than the AWS CLI (median)", ratio >= 100),
         ("at most 5 ms median above `true`", over_true <= 5),
         ("peak RSS at most 5 MiB", rss <= 5),
         ("stripped binary at most 5 MB", size <= 5_000_000),
+        ("request at the endpoint at most 5 ms after start (median)", first_median <= 5),
+        ("CPU while waiting at most 1% of a core", wait_share <= 0.01),
     ]
+    if build is not None:
+        budgets.append(("clean release build at most 120 s", build <= 120))
     for what, ok in budgets:
         print(f"{'ok  ' if ok else 'MISS'} {what}")
     return 0 if all(ok for _, ok in budgets) else 1
