@@ -1,5 +1,6 @@
-//! What the CI says about this run: branch, commit, and a job reason. GitHub Actions today,
-//! from its documented variables and the event payload; `git` in the checkout fills gaps.
+//! What the CI says about this run: branch, commit, and a job reason, from each CI's own
+//! documented variables (GitHub Actions also from its event payload). Where the CI says
+//! nothing, or no CI is detected, `git` in the checkout fills the gaps.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,10 +17,18 @@ pub struct Context {
     pub branch: Result<Sourced<String>, String>,
     pub commit_id: Option<Sourced<String>>,
     pub job_reason: Option<String>,
-    /// The pushed head commit from the event payload: (id, message, timestamp).
-    head_commit: Option<(String, Option<String>, Option<String>)>,
+    /// What the CI says of one commit: its message and time.
+    head_commit: Option<HeadCommit>,
     /// Where `git` may find the checkout.
     workdir: Option<PathBuf>,
+}
+
+/// A commit's id, and its message and time as the CI gives them, each with its source.
+#[derive(Debug, Clone)]
+struct HeadCommit {
+    id: String,
+    message: Option<Sourced<String>>,
+    time: Option<Sourced<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -30,16 +39,49 @@ pub struct CommitDetails {
 
 impl Context {
     pub fn detect(env: &Env) -> Context {
-        if env.get("GITHUB_ACTIONS") == Some("true") {
-            return github(env);
+        let mut ctx = if env.get("GITHUB_ACTIONS") == Some("true") {
+            github(env)
+        } else if let Some(ci) = CIS.iter().find(|c| (c.detect)(env)) {
+            from_table(ci, env)
+        } else {
+            Context {
+                provider: None,
+                branch: Err("no CI was detected".into()),
+                commit_id: None,
+                job_reason: None,
+                head_commit: None,
+                workdir: std::env::current_dir().ok(),
+            }
+        };
+        ctx.fill_from_git(env);
+        ctx
+    }
+
+    /// A branch or commit the CI did not give comes from the checkout, when there is one
+    /// (never a branch for a tag build, which the CI did say). Git is not asked for what the
+    /// settings give explicitly: a start stays a few milliseconds.
+    fn fill_from_git(&mut self, env: &Env) {
+        let Some(dir) = self.workdir.clone() else {
+            return;
+        };
+        let untold = |e: &String| !e.contains("tag");
+        let given = |name: crate::settings::Name| env.get(name.var).is_some();
+        if matches!(&self.branch, Err(e) if untold(e)) && !given(crate::settings::BRANCH_NAME) {
+            if let Some(b) = git(&dir, &["symbolic-ref", "-q", "--short", "HEAD"]) {
+                self.branch = Ok(Sourced {
+                    value: b,
+                    from: "git symbolic-ref HEAD".into(),
+                });
+            } else if let Err(e) = &mut self.branch {
+                e.push_str(" and git finds no branch checked out here");
+            }
         }
-        Context {
-            provider: None,
-            branch: Err("it is required outside GitHub Actions".into()),
-            commit_id: None,
-            job_reason: None,
-            head_commit: None,
-            workdir: std::env::current_dir().ok(),
+        if self.commit_id.is_none() && !given(crate::settings::COMMIT_ID) {
+            self.commit_id =
+                git(&dir, &["rev-parse", "-q", "--verify", "HEAD^{commit}"]).map(|c| Sourced {
+                    value: c,
+                    from: "git rev-parse HEAD".into(),
+                });
         }
     }
 
@@ -47,15 +89,14 @@ impl Context {
     /// commit, else from `git log` in the checkout (when there is one and `git` exists).
     pub fn commit_details(&self, commit: &str) -> CommitDetails {
         let mut out = CommitDetails::default();
-        if let Some((id, message, timestamp)) = &self.head_commit {
-            if id == commit {
-                out.message = message.clone().map(|m| Sourced {
-                    value: m,
-                    from: "event payload head_commit.message".into(),
-                });
-                out.time = timestamp.as_deref().and_then(parse_time).map(|t| Sourced {
-                    value: t,
-                    from: "event payload head_commit.timestamp".into(),
+        if let Some(head) = &self.head_commit {
+            if head.id == commit {
+                out.message = head.message.clone();
+                out.time = head.time.as_ref().and_then(|t| {
+                    parse_time(&t.value).map(|v| Sourced {
+                        value: v,
+                        from: t.from.clone(),
+                    })
                 });
             }
         }
@@ -121,7 +162,17 @@ fn github(env: &Env) -> Context {
         .and_then(|p| p.get("head_commit"))
         .and_then(|h| {
             let text = |k: &str| h.get(k).and_then(Value::as_str).map(str::to_string);
-            Some((text("id")?, text("message"), text("timestamp")))
+            let sourced = |k: &str| {
+                text(k).map(|value| Sourced {
+                    value,
+                    from: format!("event payload head_commit.{k}"),
+                })
+            };
+            Some(HeadCommit {
+                id: text("id")?,
+                message: sourced("message"),
+                time: sourced("timestamp"),
+            })
         });
 
     let job_reason = env.get("GITHUB_RUN_ID").map(|run| {
@@ -144,6 +195,250 @@ fn github(env: &Env) -> Context {
             .map(PathBuf::from)
             .or_else(|| std::env::current_dir().ok()),
     }
+}
+
+/// A CI other than GitHub, by its documented variables: each list is tried in order.
+struct Ci {
+    name: &'static str,
+    detect: fn(&Env) -> bool,
+    /// The branch built: a pull request's source branch first. `refs/heads/` is taken off;
+    /// a `refs/tags/` value means a tag build, other `refs/` values are skipped.
+    branch: &'static [&'static str],
+    /// Set on tag builds (where some CIs put the tag in their branch variable too).
+    tag: &'static [&'static str],
+    /// The commit built: a pull request's head commit first.
+    commit: &'static [&'static str],
+    message: Option<&'static str>,
+    time: Option<&'static str>,
+    /// A link to, or the id of, the run: the job reason.
+    run: &'static [&'static str],
+    workdir: &'static [&'static str],
+}
+
+fn is(var: &'static str, value: &'static str) -> impl Fn(&Env) -> bool {
+    move |env| env.get(var).is_some_and(|v| v.eq_ignore_ascii_case(value))
+}
+
+const CIS: &[Ci] = &[
+    Ci {
+        // https://docs.gitlab.com/ci/variables/predefined_variables/
+        name: "GitLab CI",
+        detect: |env| is("GITLAB_CI", "true")(env),
+        branch: &["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH"],
+        tag: &["CI_COMMIT_TAG"],
+        commit: &["CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "CI_COMMIT_SHA"],
+        message: Some("CI_COMMIT_MESSAGE"),
+        time: Some("CI_COMMIT_TIMESTAMP"),
+        run: &["CI_PIPELINE_URL", "CI_PIPELINE_ID"],
+        workdir: &["CI_PROJECT_DIR"],
+    },
+    Ci {
+        // https://support.atlassian.com/bitbucket-cloud/docs/variables-and-secrets/
+        name: "Bitbucket Pipelines",
+        detect: |env| env.get("BITBUCKET_BUILD_NUMBER").is_some(),
+        branch: &["BITBUCKET_BRANCH"],
+        tag: &["BITBUCKET_TAG"],
+        commit: &["BITBUCKET_COMMIT"],
+        message: None,
+        time: None,
+        run: &["BITBUCKET_BUILD_NUMBER"],
+        workdir: &["BITBUCKET_CLONE_DIR"],
+    },
+    Ci {
+        // https://circleci.com/docs/variables/
+        name: "CircleCI",
+        detect: |env| is("CIRCLECI", "true")(env),
+        branch: &["CIRCLE_BRANCH"],
+        tag: &["CIRCLE_TAG"],
+        commit: &["CIRCLE_SHA1"],
+        message: None,
+        time: None,
+        run: &["CIRCLE_BUILD_URL", "CIRCLE_BUILD_NUM"],
+        workdir: &["CIRCLE_WORKING_DIRECTORY"],
+    },
+    Ci {
+        // https://buildkite.com/docs/pipelines/environment_variables
+        name: "Buildkite",
+        detect: |env| is("BUILDKITE", "true")(env),
+        branch: &["BUILDKITE_BRANCH"],
+        tag: &["BUILDKITE_TAG"],
+        commit: &["BUILDKITE_COMMIT"],
+        message: Some("BUILDKITE_MESSAGE"),
+        time: None,
+        run: &["BUILDKITE_BUILD_URL", "BUILDKITE_BUILD_NUMBER"],
+        workdir: &["BUILDKITE_BUILD_CHECKOUT_PATH"],
+    },
+    Ci {
+        // https://www.jenkins.io/doc/book/pipeline/multibranch/ and the Git plugin's variables
+        name: "Jenkins",
+        detect: |env| env.get("JENKINS_URL").is_some(),
+        branch: &[
+            "CHANGE_BRANCH",
+            "BRANCH_NAME",
+            "GIT_LOCAL_BRANCH",
+            "GIT_BRANCH",
+        ],
+        tag: &["TAG_NAME"],
+        commit: &["GIT_COMMIT"],
+        message: None,
+        time: None,
+        run: &["BUILD_URL", "BUILD_TAG"],
+        workdir: &["WORKSPACE"],
+    },
+    Ci {
+        // https://learn.microsoft.com/azure/devops/pipelines/build/variables
+        name: "Azure Pipelines",
+        detect: |env| is("TF_BUILD", "true")(env),
+        branch: &["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCH"],
+        tag: &[],
+        commit: &["SYSTEM_PULLREQUEST_SOURCECOMMITID", "BUILD_SOURCEVERSION"],
+        message: Some("BUILD_SOURCEVERSIONMESSAGE"),
+        time: None,
+        run: &["BUILD_BUILDID"],
+        workdir: &["BUILD_SOURCESDIRECTORY"],
+    },
+    Ci {
+        // https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html
+        name: "AWS CodeBuild",
+        detect: |env| env.get("CODEBUILD_BUILD_ID").is_some(),
+        branch: &["CODEBUILD_WEBHOOK_HEAD_REF"],
+        tag: &[],
+        commit: &["CODEBUILD_RESOLVED_SOURCE_VERSION"],
+        message: None,
+        time: None,
+        run: &["CODEBUILD_BUILD_ID"],
+        workdir: &["CODEBUILD_SRC_DIR"],
+    },
+    Ci {
+        // https://docs.travis-ci.com/user/environment-variables/#default-environment-variables
+        name: "Travis CI",
+        detect: |env| is("TRAVIS", "true")(env),
+        branch: &["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"],
+        tag: &["TRAVIS_TAG"],
+        commit: &["TRAVIS_PULL_REQUEST_SHA", "TRAVIS_COMMIT"],
+        message: Some("TRAVIS_COMMIT_MESSAGE"),
+        time: None,
+        run: &["TRAVIS_BUILD_WEB_URL", "TRAVIS_BUILD_ID"],
+        workdir: &["TRAVIS_BUILD_DIR"],
+    },
+    Ci {
+        // https://woodpecker-ci.org/docs/usage/environment
+        name: "Woodpecker CI",
+        detect: |env| is("CI", "woodpecker")(env),
+        branch: &["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH"],
+        tag: &["CI_COMMIT_TAG"],
+        commit: &["CI_COMMIT_SHA"],
+        message: Some("CI_COMMIT_MESSAGE"),
+        time: None,
+        run: &["CI_PIPELINE_URL", "CI_PIPELINE_NUMBER"],
+        workdir: &["CI_WORKSPACE"],
+    },
+    Ci {
+        // https://docs.drone.io/pipeline/environment/reference/
+        name: "Drone",
+        detect: |env| is("DRONE", "true")(env),
+        branch: &["DRONE_SOURCE_BRANCH", "DRONE_BRANCH"],
+        tag: &["DRONE_TAG"],
+        commit: &["DRONE_COMMIT_SHA"],
+        message: Some("DRONE_COMMIT_MESSAGE"),
+        time: None,
+        run: &["DRONE_BUILD_LINK", "DRONE_BUILD_NUMBER"],
+        workdir: &["DRONE_WORKSPACE"],
+    },
+];
+
+/// The CI names this tool recognises, for the README and `--help`.
+pub fn known() -> impl Iterator<Item = &'static str> {
+    std::iter::once("GitHub Actions").chain(CIS.iter().map(|c| c.name))
+}
+
+fn from_table(ci: &Ci, env: &Env) -> Context {
+    let first = |vars: &[&'static str]| {
+        vars.iter()
+            .find_map(|v| env.get(v).map(|value| (*v, value.to_string())))
+    };
+    let tag = first(ci.tag).or_else(|| {
+        ci.branch.iter().find_map(|v| {
+            env.get(v)
+                .and_then(|b| b.strip_prefix("refs/tags/"))
+                .map(|t| (*v, t.to_string()))
+        })
+    });
+    let branch = ci.branch.iter().find_map(|v| {
+        let value = env.get(v)?;
+        let value = match value.strip_prefix("refs/heads/") {
+            Some(b) => b,
+            None if value.starts_with("refs/") => return None,
+            // Jenkins' Git plugin names the remote: origin/main.
+            None if *v == "GIT_BRANCH" => value.strip_prefix("origin/").unwrap_or(value),
+            None => value,
+        };
+        Some(Sourced {
+            value: value.to_string(),
+            from: (*v).to_string(),
+        })
+    });
+    // Where a CI has a pull-request variable, it comes first in `branch`: that one is a
+    // branch even when a tag variable is set too.
+    let from_pr = |b: &Sourced<String>| ci.branch.len() > 1 && b.from == ci.branch[0];
+    let branch = match (branch, tag) {
+        (Some(b), None) => Ok(b),
+        (Some(b), Some(_)) if from_pr(&b) => Ok(b),
+        (_, Some((var, t))) => Err(format!(
+            "not set, and this {} run is for tag {} ({var}), not a branch",
+            ci.name,
+            crate::settings::show(&t)
+        )),
+        (None, None) => Err(format!("{} gave no branch", ci.name)),
+    };
+    // Buildkite may say HEAD for "whatever the branch points at": git resolves that.
+    let commit_id = first(ci.commit)
+        .filter(|(_, c)| c != "HEAD")
+        .map(|(var, value)| Sourced {
+            value,
+            from: var.to_string(),
+        });
+    let sourced = |var: Option<&'static str>| {
+        var.and_then(|v| {
+            env.get(v).map(|value| Sourced {
+                value: value.to_string(),
+                from: v.to_string(),
+            })
+        })
+    };
+    let head_commit = commit_id.as_ref().map(|c| HeadCommit {
+        id: c.value.clone(),
+        message: sourced(ci.message),
+        time: sourced(ci.time),
+    });
+    let workdir = first(ci.workdir)
+        .map(|(_, d)| match (d.strip_prefix("~/"), env.get("HOME")) {
+            (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => PathBuf::from(d),
+        })
+        .or_else(|| std::env::current_dir().ok());
+    Context {
+        provider: Some(ci.name),
+        branch,
+        commit_id,
+        job_reason: first(ci.run).map(|(_, r)| format!("{}: {r}", ci.name)),
+        head_commit,
+        workdir,
+    }
+}
+
+/// One line of `git` output in `dir`, or `None` (no git, no checkout, no answer).
+fn git(dir: &std::path::Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(["-c", "safe.directory=*", "-C"])
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
 }
 
 /// `git log -1` of one commit: (committer time, full message). `None` when there is no
