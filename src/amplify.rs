@@ -297,15 +297,15 @@ impl Client {
             .collect()
     }
 
-    async fn call(
+    /// Every header of a request as it is sent: `host`, `content-type` for a body, and SigV4's.
+    async fn signed_headers(
         &self,
         operation: &'static str,
-        method: reqwest::Method,
-        path: &str,
-        body: Vec<u8>,
-    ) -> Result<Vec<u8>, ApiError> {
-        let url = url_for(&self.endpoint, path);
-        let mut headers: Vec<(&str, String)> = vec![("host", host_header(&url))];
+        method: &reqwest::Method,
+        url: &Url,
+        body: &[u8],
+    ) -> Result<Vec<(&'static str, String)>, ApiError> {
+        let mut headers: Vec<(&'static str, String)> = vec![("host", host_header(url))];
         if !body.is_empty() {
             headers.push(("content-type", "application/json".into()));
         }
@@ -325,9 +325,47 @@ impl Client {
             method.as_str(),
             url.as_str(),
             &headers,
-            &body,
+            body,
         )
         .map_err(ApiError::Signing)?;
+        headers.extend(signed);
+        Ok(headers)
+    }
+
+    /// The `StartJob` request exactly as it would be sent, signed, with the signature and the
+    /// session token redacted: what `--dry-run` prints.
+    pub async fn describe_start_job(&self, body: &StartJobBody) -> Result<String, ApiError> {
+        let body = serde_json::to_vec(body).expect("the body serializes");
+        let url = url_for(&self.endpoint, &self.jobs_path());
+        let headers = self
+            .signed_headers("StartJob", &reqwest::Method::POST, &url, &body)
+            .await?;
+        let mut text = format!("POST {url}\n");
+        for (name, value) in headers {
+            let shown = match name {
+                "authorization" => match value.split_once("Signature=") {
+                    Some((head, _)) => format!("{head}Signature=<redacted>"),
+                    None => "<redacted>".into(),
+                },
+                "x-amz-security-token" => "<redacted>".into(),
+                _ => value,
+            };
+            text.push_str(&format!("{name}: {shown}\n"));
+        }
+        text.push('\n');
+        text.push_str(&String::from_utf8_lossy(&body));
+        Ok(text)
+    }
+
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let url = url_for(&self.endpoint, path);
+        let headers = self.signed_headers(operation, &method, &url, &body).await?;
         tracing::debug!(operation, %method, path, bytes = body.len(), "sending");
         let client = self
             .http
@@ -340,12 +378,8 @@ impl Client {
             })?;
         let mut req = client.request(method, url.clone()).body(body);
         // reqwest writes Host itself, from the same URL that was signed.
-        let unsigned = headers
-            .iter()
-            .filter(|(n, _)| *n != "host")
-            .map(|(n, v)| (*n, v));
-        for (name, value) in unsigned.chain(signed.iter().map(|(n, v)| (*n, v))) {
-            req = req.header(name, value.as_str());
+        for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
+            req = req.header(*name, value.as_str());
         }
         let resp = req
             .send()

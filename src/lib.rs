@@ -9,6 +9,7 @@
 
 pub mod amplify;
 pub mod ci;
+pub mod cli;
 pub mod credentials;
 pub mod error;
 pub mod net;
@@ -32,9 +33,14 @@ pub(crate) fn random_u64() -> u64 {
     h.finish()
 }
 
-/// Runs one job start: every input is checked before anything is sent; outputs are written
-/// only for a started job.
-pub async fn run(env: &Env) -> Result<Outcome, Error> {
+/// Everything a start needs, checked and resolved; nothing sent to Amplify yet.
+struct Prepared {
+    settings: Settings,
+    client: Client,
+    body: StartJobBody,
+}
+
+async fn prepare(env: &Env) -> Result<Prepared, Error> {
     let ci = ci::Context::detect(env);
     let settings = Settings::from_env(env, &ci)?;
     // Credentials first: on GitHub their secrets are masked before anything else is printed.
@@ -61,6 +67,28 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
         std::sync::Arc::new(credentials),
         target,
     )?;
+    Ok(Prepared {
+        settings,
+        client,
+        body,
+    })
+}
+
+/// `--dry-run`: resolves everything, as a start would, and returns the signed request it
+/// would send (signature and session token redacted), sending nothing to Amplify.
+pub async fn dry_run(env: &Env) -> Result<String, Error> {
+    let p = prepare(env).await?;
+    Ok(p.client.describe_start_job(&p.body).await?)
+}
+
+/// Runs one job start: every input is checked before anything is sent; outputs are written
+/// only for a started job.
+pub async fn run(env: &Env) -> Result<Outcome, Error> {
+    let Prepared {
+        settings,
+        client,
+        body,
+    } = prepare(env).await?;
     let summary = retry::start_job(&client, &body, &settings.retry).await?;
     let job_url = amplify::console_url(
         &settings.region,
@@ -74,6 +102,7 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
         summary,
         job_url,
         waited: None,
+        format: settings.output_format,
     };
     tracing::info!(
         "started job {} ({}) on {}/{}: {}",
@@ -130,6 +159,14 @@ fn write_outputs(s: &Settings, o: &Outcome) -> Result<(), Error> {
     if let Some(path) = &s.github_output {
         report::append_outputs(path, &o.outputs()).map_err(|source| Error::Output {
             what: "outputs",
+            path: path.display().to_string(),
+            started: started.clone(),
+            source,
+        })?;
+    }
+    if let Some(path) = &s.output_file {
+        std::fs::write(path, report::dotenv(&o.outputs())).map_err(|source| Error::Output {
+            what: "the dotenv file",
             path: path.display().to_string(),
             started: started.clone(),
             source,

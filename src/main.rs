@@ -1,11 +1,27 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use amplify_start_job::cli::{self, Command};
 use amplify_start_job::report::{escape_data, untrusted};
-use amplify_start_job::{Env, exit_code, run};
+use amplify_start_job::{Env, Error, dry_run, exit_code, run};
 
 fn main() -> ExitCode {
     let env = Env::from_process();
+    let (env, dry) = match cli::parse(std::env::args().skip(1), env.clone()) {
+        Ok(Command::Help) => {
+            print!("{}", cli::help());
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("{}", cli::version());
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Run { env, dry_run }) => (env, dry_run),
+        Err(e) => {
+            report_error(&env, &untrusted(&e.to_string()), None);
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
@@ -20,20 +36,31 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a current-thread runtime builds");
+    if dry {
+        return match runtime.block_on(dry_run(&env)) {
+            Ok(request) => {
+                println!("{request}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(&env, &err),
+        };
+    }
     match runtime.block_on(run(&env)) {
         Ok(outcome) => {
-            println!("{}", outcome.json_line());
+            println!("{}", outcome.stdout());
             if let Some(failure) = outcome.failure() {
                 report_error(&env, &untrusted(&failure), None);
             }
             ExitCode::from(outcome.exit_code())
         }
-        Err(err) => {
-            let hint = err.hint().map(|h| untrusted(&h));
-            report_error(&env, &untrusted(&err.to_string()), hint);
-            ExitCode::from(exit_code(&err))
-        }
+        Err(err) => fail(&env, &err),
     }
+}
+
+fn fail(env: &Env, err: &Error) -> ExitCode {
+    let hint = err.hint().map(|h| untrusted(&h));
+    report_error(env, &untrusted(&err.to_string()), hint);
+    ExitCode::from(exit_code(err))
 }
 
 /// One error line (an annotation on GitHub), then a hint if there is one.

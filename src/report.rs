@@ -18,6 +18,20 @@ pub struct Outcome {
     pub job_url: String,
     /// Set when the job was followed (`AMPLIFY_WAIT=true`).
     pub waited: Option<Waited>,
+    /// How the result is printed on stdout.
+    pub format: OutputFormat,
+}
+
+/// `AMPLIFY_OUTPUT_FORMAT`: what stdout carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// The job summary as one JSON line (with `jobUrl`).
+    #[default]
+    Json,
+    /// `AMPLIFY_JOB_ID=...` lines, as `AMPLIFY_OUTPUT_FILE` holds them.
+    Dotenv,
+    /// `job-id: ...` lines, for people.
+    Text,
 }
 
 impl Outcome {
@@ -157,6 +171,20 @@ impl Outcome {
         self.json().to_string().replace("##[", "##\\u005b")
     }
 
+    /// What stdout gets, in the chosen format (without the final newline).
+    pub fn stdout(&self) -> String {
+        match self.format {
+            OutputFormat::Json => self.json_line(),
+            OutputFormat::Dotenv => dotenv(&self.outputs()).trim_end().to_string(),
+            OutputFormat::Text => self
+                .outputs()
+                .iter()
+                .map(|(n, v)| format!("{n}: {}", untrusted(v)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
     pub fn step_summary(&self) -> String {
         let cell = |s: &str| {
             s.replace('\\', "\\\\")
@@ -218,6 +246,29 @@ pub fn append_outputs(path: &Path, outputs: &[(&str, String)]) -> std::io::Resul
     append(path, &text)
 }
 
+/// The outputs as a dotenv file (GitLab's `artifacts:reports:dotenv` and most loaders):
+/// `AMPLIFY_JOB_ID=42`, one per line. A value with characters beyond a plain set is quoted,
+/// and line breaks never survive into it.
+pub fn dotenv(outputs: &[(&str, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        let key = format!("AMPLIFY_{}", name.to_ascii_uppercase().replace('-', "_"));
+        let value = value.replace(['\r', '\n'], " ");
+        let plain = value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:@%+=,-~".contains(&b));
+        let value = if plain {
+            value
+        } else if !value.contains('\'') {
+            format!("'{value}'")
+        } else {
+            format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+        };
+        text.push_str(&format!("{key}={value}\n"));
+    }
+    text
+}
+
 pub fn append(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -265,6 +316,21 @@ pub fn untrusted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotenv_values_stay_on_their_line() {
+        let text = dotenv(&[
+            ("job-id", "42".into()),
+            ("job-url", "https://x/a?b=c".into()),
+            ("step-log-urls", r#"{"BUILD":"https://l"}"#.into()),
+            ("commit-id", "it's\nodd".into()),
+        ]);
+        assert_eq!(
+            text,
+            "AMPLIFY_JOB_ID=42\nAMPLIFY_JOB_URL='https://x/a?b=c'\n\
+             AMPLIFY_STEP_LOG_URLS='{\"BUILD\":\"https://l\"}'\nAMPLIFY_COMMIT_ID=\"it's odd\"\n"
+        );
+    }
 
     #[test]
     fn untrusted_text_is_one_inert_line() {

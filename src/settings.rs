@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::ci;
 use crate::credentials;
+use crate::report::OutputFormat;
 use crate::retry::Policy;
 use crate::wait::WaitSettings;
 
@@ -36,6 +37,16 @@ impl Env {
             .collect())
     }
 
+    /// This environment with `name` set to `value` (removed when `value` is empty).
+    pub fn with(mut self, name: &str, value: &str) -> Env {
+        if value.is_empty() {
+            self.0.remove(name);
+        } else {
+            self.0.insert(name.to_string(), value.to_string());
+        }
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
@@ -58,6 +69,8 @@ struct Raw {
     amplify_commit_time: Option<String>,
     aws_region: Option<String>,
     aws_default_region: Option<String>,
+    amplify_output_file: Option<String>,
+    amplify_output_format: Option<String>,
     amplify_role_to_assume: Option<String>,
     aws_role_to_assume: Option<String>,
     amplify_role_session_name: Option<String>,
@@ -266,6 +279,9 @@ pub struct Settings {
     /// Follow the job to its end (`AMPLIFY_WAIT=true`).
     pub wait: Option<WaitSettings>,
     pub credentials: credentials::Config,
+    /// `AMPLIFY_OUTPUT_FILE`: the outputs as a dotenv file, replaced at each run.
+    pub output_file: Option<PathBuf>,
+    pub output_format: OutputFormat,
     /// Problems that do not stop the run (a shortened commit message).
     pub warnings: Vec<String>,
 }
@@ -592,6 +608,27 @@ impl Settings {
 
         let credentials = credential_settings(env, &raw, &region, request_timeout)?;
 
+        let output_file = dotenv_file(raw.amplify_output_file.as_deref())?;
+        let output_format = match raw
+            .amplify_output_format
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+        {
+            None => OutputFormat::Json,
+            Some(f) if f == "json" => OutputFormat::Json,
+            Some(f) if f == "dotenv" => OutputFormat::Dotenv,
+            Some(f) if f == "text" => OutputFormat::Text,
+            Some(_) => {
+                return Err(SettingsError::new(
+                    "AMPLIFY_OUTPUT_FORMAT",
+                    None,
+                    raw.amplify_output_format.as_deref(),
+                    "not an output format",
+                    "use json, dotenv or text",
+                ));
+            }
+        };
+
         let github_output = writable(&raw.github_output, "GITHUB_OUTPUT")?;
         let github_step_summary = writable(&raw.github_step_summary, "GITHUB_STEP_SUMMARY")?;
 
@@ -612,6 +649,8 @@ impl Settings {
             request_timeout,
             wait,
             credentials,
+            output_file,
+            output_format,
             warnings,
         })
     }
@@ -829,6 +868,40 @@ fn endpoint(env: &Env, service: &str, region: &str) -> Result<Url, SettingsError
         ));
     }
     Ok(url)
+}
+
+/// Checks the dotenv file can be written, without creating or changing it.
+fn dotenv_file(path: Option<&str>) -> Result<Option<PathBuf>, SettingsError> {
+    let Some(p) = path else { return Ok(None) };
+    let path = PathBuf::from(p);
+    let bad = |problem: String| {
+        SettingsError::new(
+            "AMPLIFY_OUTPUT_FILE",
+            None,
+            Some(p),
+            &problem,
+            "point it at a file in an existing, writable directory, e.g. amplify.env",
+        )
+    };
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => return Err(bad("a directory".into())),
+        Ok(m) if m.permissions().readonly() => return Err(bad("read-only".into())),
+        Ok(_) => return Ok(Some(path)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(bad(e.to_string())),
+        Err(_) => {}
+    }
+    let parent = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::metadata(&parent) {
+        Ok(m) if m.is_dir() && !m.permissions().readonly() => Ok(Some(path)),
+        Ok(_) => Err(bad(format!(
+            "{} is not a writable directory",
+            parent.display()
+        ))),
+        Err(e) => Err(bad(format!("its directory {}: {e}", parent.display()))),
+    }
 }
 
 /// Checks an output file can be appended to, without writing anything to it.

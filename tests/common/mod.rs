@@ -110,9 +110,15 @@ pub fn github(server: &Server, event: &str, payload: serde_json::Value) -> Gh {
 }
 
 pub fn run_with(env: &BTreeMap<String, String>, cwd: Option<&Path>) -> Run {
+    run_args(env, cwd, &[])
+}
+
+/// The binary with command-line arguments, in the same hermetic environment.
+pub fn run_args(env: &BTreeMap<String, String>, cwd: Option<&Path>, args: &[&str]) -> Run {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_amplify-start-job"));
-    cmd.env_clear()
+    cmd.args(args)
+        .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
         // Never reach for the real instance metadata address; tests that fake IMDS override it.
