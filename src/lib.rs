@@ -44,7 +44,7 @@ async fn prepare(env: &Env) -> Result<Prepared, Error> {
     let ci = ci::Context::detect(env);
     let settings = Settings::from_env(env, &ci)?;
     // Credentials first: on GitHub their secrets are masked before anything else is printed.
-    let http = net::Http::new(settings.request_timeout);
+    let http = net::Http::new(settings.request_timeout, settings.extra_roots.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
     log_plan(&ci, &settings);
 

@@ -20,49 +20,92 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 )]
 pub struct TlsError(String);
 
-/// The clients of a run: one for plain HTTP (the local endpoint, IMDS, container credentials),
-/// with no CA store, so it works in an empty root and costs nothing to build; one for HTTPS,
-/// built on first use, since loading the CA store is most of a start's work.
+/// The clients of a run. Loopback and link-local hosts (the local endpoint, IMDS, container
+/// credentials) get a direct client: no proxy can reach them, and it has no CA store, so it
+/// works in an empty root and costs nothing to build. Other hosts go through the proxies the
+/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, either case), with
+/// a client built on first use; for HTTPS it loads the system CA store (most of a start's
+/// work, hence lazily) plus any extra bundle (`AWS_CA_BUNDLE`, `SSL_CERT_FILE`).
 #[derive(Clone)]
 pub struct Http {
-    plain: reqwest::Client,
+    direct: reqwest::Client,
+    proxied: Arc<OnceLock<reqwest::Client>>,
     tls: Arc<OnceLock<Result<reqwest::Client, TlsError>>>,
     request_timeout: Duration,
+    extra_roots: Arc<Vec<reqwest::Certificate>>,
 }
 
 impl Http {
-    /// `request_timeout` bounds each request unless the request sets its own.
-    pub fn new(request_timeout: Duration) -> Http {
+    /// `request_timeout` bounds each request unless the request sets its own; `extra_roots`
+    /// are trusted besides the system's.
+    pub fn new(request_timeout: Duration, extra_roots: Vec<reqwest::Certificate>) -> Http {
         // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let plain = builder(request_timeout)
+        let direct = builder(request_timeout)
+            .no_proxy()
             .tls_certs_only(std::iter::empty())
             .build()
             .expect("an HTTP client without CA certificates builds");
         Http {
-            plain,
+            direct,
+            proxied: Arc::new(OnceLock::new()),
             tls: Arc::new(OnceLock::new()),
             request_timeout,
+            extra_roots: Arc::new(extra_roots),
         }
     }
 
-    /// The client for `url`: an `https` URL needs CA certificates, loaded here the first time.
+    /// The client for `url`: an `https` URL elsewhere needs CA certificates, loaded here the
+    /// first time.
     pub fn client_for(&self, url: &Url) -> Result<&reqwest::Client, TlsError> {
+        if is_local(url) && url.scheme() == "http" {
+            return Ok(&self.direct);
+        }
         if url.scheme() != "https" {
-            return Ok(&self.plain);
+            return Ok(self.proxied.get_or_init(|| {
+                builder(self.request_timeout)
+                    .tls_certs_only(std::iter::empty())
+                    .build()
+                    .expect("an HTTP client without CA certificates builds")
+            }));
         }
         self.tls
             .get_or_init(|| {
-                builder(self.request_timeout).build().map_err(|e| {
-                    let mut detail = e.to_string();
-                    if let Some(source) = std::error::Error::source(&e) {
-                        detail = format!("{detail}: {source}");
-                    }
-                    TlsError(detail)
-                })
+                let mut b = builder(self.request_timeout);
+                if is_local(url) {
+                    b = b.no_proxy();
+                }
+                b.tls_certs_merge(self.extra_roots.iter().cloned())
+                    .build()
+                    .map_err(|e| {
+                        let mut detail = e.to_string();
+                        if let Some(source) = std::error::Error::source(&e) {
+                            detail = format!("{detail}: {source}");
+                        }
+                        TlsError(detail)
+                    })
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+}
+
+/// Loopback or link-local: `localhost`, 127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, and
+/// the EC2 / EKS addresses fd00:ec2::/32.
+pub fn is_local(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            let s = ip.segments();
+            ip.is_loopback() || (s[0] & 0xffc0) == 0xfe80 || (s[0] == 0xfd00 && s[1] == 0x0ec2)
+        }
+        Err(_) => false,
     }
 }
 
@@ -131,4 +174,30 @@ pub fn error_chain(e: &reqwest::Error) -> String {
         source = s.source();
     }
     detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_and_link_local_hosts_skip_the_proxy() {
+        for local in [
+            "http://127.0.0.1:9/",
+            "http://localhost/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest",
+            "http://169.254.170.2/v2",
+            "http://[fd00:ec2::254]/",
+        ] {
+            assert!(is_local(&Url::parse(local).unwrap()), "{local}");
+        }
+        for remote in [
+            "https://amplify.us-east-1.amazonaws.com/",
+            "http://10.0.0.1/",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(!is_local(&Url::parse(remote).unwrap()), "{remote}");
+        }
+    }
 }

@@ -69,6 +69,8 @@ struct Raw {
     amplify_commit_time: Option<String>,
     aws_region: Option<String>,
     aws_default_region: Option<String>,
+    aws_ca_bundle: Option<String>,
+    ssl_cert_file: Option<String>,
     amplify_output_file: Option<String>,
     amplify_output_format: Option<String>,
     amplify_role_to_assume: Option<String>,
@@ -279,6 +281,8 @@ pub struct Settings {
     /// Follow the job to its end (`AMPLIFY_WAIT=true`).
     pub wait: Option<WaitSettings>,
     pub credentials: credentials::Config,
+    /// CA certificates trusted besides the system's (`AWS_CA_BUNDLE`, `SSL_CERT_FILE`).
+    pub extra_roots: Vec<reqwest::Certificate>,
     /// `AMPLIFY_OUTPUT_FILE`: the outputs as a dotenv file, replaced at each run.
     pub output_file: Option<PathBuf>,
     pub output_format: OutputFormat,
@@ -608,6 +612,15 @@ impl Settings {
 
         let credentials = credential_settings(env, &raw, &region, request_timeout)?;
 
+        let mut extra_roots = Vec::new();
+        for (var, path) in [
+            ("AWS_CA_BUNDLE", &raw.aws_ca_bundle),
+            ("SSL_CERT_FILE", &raw.ssl_cert_file),
+        ] {
+            if let Some(p) = path {
+                extra_roots.extend(ca_bundle(var, p)?);
+            }
+        }
         let output_file = dotenv_file(raw.amplify_output_file.as_deref())?;
         let output_format = match raw
             .amplify_output_format
@@ -649,6 +662,7 @@ impl Settings {
             request_timeout,
             wait,
             credentials,
+            extra_roots,
             output_file,
             output_format,
             warnings,
@@ -868,6 +882,25 @@ fn endpoint(env: &Env, service: &str, region: &str) -> Result<Url, SettingsError
         ));
     }
     Ok(url)
+}
+
+/// The certificates of a PEM bundle, or why it cannot be used.
+fn ca_bundle(var: &str, path: &str) -> Result<Vec<reqwest::Certificate>, SettingsError> {
+    let bad = |problem: String| {
+        SettingsError::new(
+            var,
+            None,
+            Some(path),
+            &problem,
+            "point it at a PEM file of CA certificates, e.g. your proxy's CA",
+        )
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        Ok(_) => Err(bad("holds no PEM certificate".into())),
+        Err(e) => Err(bad(format!("is not a PEM bundle ({e})"))),
+    }
 }
 
 /// Checks the dotenv file can be written, without creating or changing it.

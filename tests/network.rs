@@ -1,0 +1,180 @@
+//! Corporate networks: the binary reaches an HTTPS endpoint only through a CONNECT proxy named
+//! by `HTTPS_PROXY` (the endpoint's name resolves nowhere but at the proxy), and trusts the
+//! endpoint's certificate only because `AWS_CA_BUNDLE` adds the test CA that signed it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A test CA and a certificate for `amplify.test` signed by it, made with openssl.
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=amplify-start-job test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=amplify.test",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:amplify.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+}
+
+struct Network {
+    child: Child,
+    proxy: u16,
+    tls: u16,
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn network(server: &Server, dir: &Path) -> Network {
+    let port = server.url().rsplit(':').next().unwrap().to_string();
+    let mut child = Command::new("python3")
+        .arg(format!("{ROOT}/tests/proxy/servers.py"))
+        .args([port.as_str(), "server.pem", "server.key", "connects.log"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_port = |name: &str| -> u16 {
+        let line = lines.next().unwrap().unwrap();
+        line.strip_prefix(&format!("{name} "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (proxy, tls) = (next_port("proxy"), next_port("tls"));
+    Network { child, proxy, tls }
+}
+
+#[test]
+fn https_through_a_connect_proxy_with_a_private_ca() {
+    let server = Server::start(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let net = network(&server, dir.path());
+    let mut env: BTreeMap<String, String> = base_env(&server);
+    env.insert("AMPLIFY_BRANCH_NAME".into(), "main".into());
+    env.insert(
+        "AWS_ENDPOINT_URL".into(),
+        format!("https://amplify.test:{}", net.tls),
+    );
+    env.insert("AMPLIFY_MAX_ATTEMPTS".into(), "1".into());
+
+    // Without the CA the certificate is refused (the proxy was used: the name resolves nowhere else).
+    env.insert(
+        "HTTPS_PROXY".into(),
+        format!("http://127.0.0.1:{}", net.proxy),
+    );
+    let run = run_with(&env, None);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("certificate"), "{}", run.stderr);
+    assert!(server.requests().is_empty());
+
+    // With AWS_CA_BUNDLE, and the proxy named in lower case this time.
+    env.remove("HTTPS_PROXY");
+    env.insert(
+        "https_proxy".into(),
+        format!("http://127.0.0.1:{}", net.proxy),
+    );
+    env.insert(
+        "AWS_CA_BUNDLE".into(),
+        dir.path().join("ca.pem").display().to_string(),
+    );
+    let run = run_with(&env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert!(reqs[0].signature.is_ok(), "{:?}", reqs[0].signature);
+    assert_eq!(
+        reqs[0].request.header("host"),
+        Some(format!("amplify.test:{}", net.tls).as_str())
+    );
+    let connects = std::fs::read_to_string(dir.path().join("connects.log")).unwrap();
+    assert_eq!(
+        connects,
+        format!("amplify.test:{0}\namplify.test:{0}\n", net.tls),
+        "every HTTPS request went through the proxy"
+    );
+
+    // A bundle that is not one is a settings error, before anything is sent.
+    std::fs::write(dir.path().join("bad.pem"), "not a certificate").unwrap();
+    env.insert(
+        "AWS_CA_BUNDLE".into(),
+        dir.path().join("bad.pem").display().to_string(),
+    );
+    let run = run_with(&env, None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("AWS_CA_BUNDLE is"), "{}", run.stderr);
+    assert_eq!(server.requests().len(), 1);
+}
