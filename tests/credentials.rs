@@ -400,6 +400,33 @@ fn a_profile_role_is_assumed_with_its_source_profile_signing() {
 }
 
 #[test]
+fn a_profile_web_identity_token_file_is_exchanged_at_sts() {
+    let issued = key("ASIAPROFILEWEBID");
+    let server = amplify(vec![issued.clone()]);
+    let sts = sts(issued);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), JWT).unwrap();
+    let mut env = bare_env(&server);
+    profiles(
+        &mut env,
+        dir.path(),
+        &format!(
+            "[profile eks]\nrole_arn = {ROLE}\nweb_identity_token_file = {}\n",
+            dir.path().join("token").display()
+        ),
+        "",
+    );
+    env.insert("AWS_PROFILE".into(), "eks".into());
+    env.insert("AWS_ENDPOINT_URL_STS".into(), sts.url());
+    let run = run_with(&env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let f = form(&sts.requests()[0]);
+    assert_eq!(f["Action"], "AssumeRoleWithWebIdentity");
+    assert_eq!(f["WebIdentityToken"], JWT);
+    assert_eq!(signed_with(&server), ["ASIAPROFILEWEBID"]);
+}
+
+#[test]
 fn a_profile_credential_process_is_run() {
     let server = Server::start(Config::default());
     let dir = tempfile::tempdir().unwrap();
