@@ -90,22 +90,29 @@ impl Http {
     }
 }
 
+/// The address a URL's host names, when it is an IP literal or `localhost` (taken as
+/// 127.0.0.1); `None` for other names.
+pub fn host_ip(url: &Url) -> Option<std::net::IpAddr> {
+    let host = url.host_str()?;
+    if host.eq_ignore_ascii_case("localhost") {
+        return Some([127, 0, 0, 1].into());
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
 /// Loopback or link-local: `localhost`, 127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, and
 /// the EC2 / EKS addresses fd00:ec2::/32.
 pub fn is_local(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    match host.trim_start_matches('[').trim_end_matches(']').parse() {
-        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
-        Ok(std::net::IpAddr::V6(ip)) => {
+    match host_ip(url) {
+        Some(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
+        Some(std::net::IpAddr::V6(ip)) => {
             let s = ip.segments();
             ip.is_loopback() || (s[0] & 0xffc0) == 0xfe80 || (s[0] == 0xfd00 && s[1] == 0x0ec2)
         }
-        Err(_) => false,
+        None => false,
     }
 }
 

@@ -154,17 +154,7 @@ pub fn allowed_full_uri(url: &Url) -> bool {
     if !matches!(url.scheme(), "http" | "https") {
         return false;
     }
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let Ok(ip) = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    else {
+    let Some(ip) = crate::net::host_ip(url) else {
         return false;
     };
     let allowed: [IpAddr; 3] = [
