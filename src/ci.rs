@@ -427,18 +427,30 @@ fn from_table(ci: &Ci, env: &Env) -> Context {
     }
 }
 
-/// One line of `git` output in `dir`, or `None` (no git, no checkout, no answer).
-fn git(dir: &std::path::Path, args: &[&str]) -> Option<String> {
+/// The stdout of `git` in `dir` when it succeeds; `None` when there is no git, no checkout,
+/// or it fails.
+fn git_output(dir: &std::path::Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
+        // The workspace of a Docker action belongs to another user; reading it is safe.
         .args(["-c", "safe.directory=*", "-C"])
         .arg(dir)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output()
+        .map_err(|e| tracing::debug!("git not run: {e}"))
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && !text.is_empty()).then_some(text)
+    if !out.status.success() {
+        tracing::debug!("git {} failed in {}", args.join(" "), dir.display());
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// One line of `git` output in `dir`, or `None` (no git, no checkout, no answer).
+fn git(dir: &std::path::Path, args: &[&str]) -> Option<String> {
+    let text = git_output(dir, args)?.trim().to_string();
+    (!text.is_empty()).then_some(text)
 }
 
 /// `git log -1` of one commit: (committer time, full message). `None` when there is no
@@ -447,28 +459,17 @@ fn git_log(dir: &std::path::Path, commit: &str) -> Option<(i64, String)> {
     if commit.starts_with('-') {
         return None;
     }
-    let out = Command::new("git")
-        // The workspace of a Docker action belongs to another user; reading it is safe.
-        .args(["-c", "safe.directory=*", "-C"])
-        .arg(dir)
-        .args([
+    let text = git_output(
+        dir,
+        &[
             "log",
             "-1",
             "--no-show-signature",
             "--format=%ct%x00%B",
             commit,
             "--",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .map_err(|e| tracing::debug!("git not run: {e}"))
-        .ok()?;
-    if !out.status.success() {
-        tracing::debug!("git log -1 {commit} failed in {}", dir.display());
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+        ],
+    )?;
     let (time, message) = text.split_once('\0')?;
     let message = message
         .strip_suffix('\n')
