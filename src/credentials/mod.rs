@@ -284,14 +284,25 @@ fn expiry_note(expiry: Option<SystemTime>) -> String {
 }
 
 type Candidate = fn(&Env, &Ctx) -> Result<Option<Provider>, CredentialsError>;
+/// Why a candidate did not apply.
+type WhyNot = fn(&Env) -> String;
 
-/// The providers that know from settings alone whether they apply; IMDS, last, has to ask.
-const CHAIN: [(&str, Candidate); 5] = [
-    ("environment", env::provider),
-    ("GitHub OIDC", github::provider),
-    ("web identity", web_identity::provider),
-    ("profile", profile::provider),
-    ("container", container::provider),
+/// The providers that know from settings alone whether they apply (IMDS, last, has to ask),
+/// each with why it did not, for the "tried" list.
+const CHAIN: [(Candidate, WhyNot); 5] = [
+    (env::provider, |_| {
+        "environment (AWS_ACCESS_KEY_ID not set)".into()
+    }),
+    (github::provider, |_| {
+        "GitHub OIDC (role-to-assume not set)".into()
+    }),
+    (web_identity::provider, |_| {
+        "web identity (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE not set)".into()
+    }),
+    (profile::provider, no_profile),
+    (container::provider, |_| {
+        "container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set)".into()
+    }),
 ];
 
 /// Walks the chain: the first provider set up here yields the run's credentials.
@@ -299,13 +310,13 @@ pub async fn resolve(env: &Env, config: Config, http: Http) -> Result<Resolved, 
     let ctx = Ctx { http, config };
     let mut tried = Vec::new();
     let mut chosen = None;
-    for (name, candidate) in CHAIN {
+    for (candidate, why_not) in CHAIN {
         match candidate(env, &ctx)? {
             Some(p) => {
                 chosen = Some(p);
                 break;
             }
-            None => tried.push(skip_reason(name, env)),
+            None => tried.push(why_not(env)),
         }
     }
     let provider = match chosen {
@@ -348,30 +359,18 @@ pub async fn resolve(env: &Env, config: Config, http: Http) -> Result<Resolved, 
     })
 }
 
-/// Why a provider did not apply, for the "tried" list.
-fn skip_reason(name: &str, env: &Env) -> String {
-    match name {
-        "environment" => "environment (AWS_ACCESS_KEY_ID not set)".into(),
-        "GitHub OIDC" => "GitHub OIDC (role-to-assume not set)".into(),
-        "web identity" => {
-            "web identity (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE not set)".into()
-        }
-        "profile" => format!(
-            "profile {} (not in {} or {})",
-            env.get("AWS_PROFILE").unwrap_or("default"),
-            profile::credentials_file(env)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "~/.aws/credentials".into()),
-            profile::config_file(env)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "~/.aws/config".into()),
-        ),
-        "container" => {
-            "container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set)"
-                .into()
-        }
-        other => other.to_string(),
-    }
+/// Why the profile link did not apply: no such profile in the files it read.
+fn no_profile(env: &Env) -> String {
+    format!(
+        "profile {} (not in {} or {})",
+        env.get("AWS_PROFILE").unwrap_or("default"),
+        profile::credentials_file(env)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "~/.aws/credentials".into()),
+        profile::config_file(env)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "~/.aws/config".into()),
+    )
 }
 
 /// One request at a credential endpoint, retried when that is safe.
