@@ -41,7 +41,7 @@ impl Context {
     pub fn detect(env: &Env) -> Context {
         let mut ctx = if env.get("GITHUB_ACTIONS") == Some("true") {
             github(env)
-        } else if let Some(ci) = CIS.iter().find(|c| (c.detect)(env)) {
+        } else if let Some(ci) = CIS.iter().find(|c| c.detected(env)) {
             from_table(ci, env)
         } else {
             Context {
@@ -200,7 +200,9 @@ fn github(env: &Env) -> Context {
 /// A CI other than GitHub, by its documented variables: each list is tried in order.
 struct Ci {
     name: &'static str,
-    detect: fn(&Env) -> bool,
+    /// The variable that marks a run of this CI, and its value (any value when `None`, any
+    /// case when given).
+    detect: (&'static str, Option<&'static str>),
     /// The branch built: a pull request's source branch first. `refs/heads/` is taken off;
     /// a `refs/tags/` value means a tag build, other `refs/` values are skipped.
     branch: &'static [&'static str],
@@ -215,15 +217,22 @@ struct Ci {
     workdir: &'static [&'static str],
 }
 
-fn is(var: &'static str, value: &'static str) -> impl Fn(&Env) -> bool {
-    move |env| env.get(var).is_some_and(|v| v.eq_ignore_ascii_case(value))
+impl Ci {
+    fn detected(&self, env: &Env) -> bool {
+        let (var, value) = self.detect;
+        match (env.get(var), value) {
+            (Some(v), Some(want)) => v.eq_ignore_ascii_case(want),
+            (found, None) => found.is_some(),
+            (None, Some(_)) => false,
+        }
+    }
 }
 
 const CIS: &[Ci] = &[
     Ci {
         // https://docs.gitlab.com/ci/variables/predefined_variables/
         name: "GitLab CI",
-        detect: |env| is("GITLAB_CI", "true")(env),
+        detect: ("GITLAB_CI", Some("true")),
         branch: &["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH"],
         tag: &["CI_COMMIT_TAG"],
         commit: &["CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "CI_COMMIT_SHA"],
@@ -235,7 +244,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://support.atlassian.com/bitbucket-cloud/docs/variables-and-secrets/
         name: "Bitbucket Pipelines",
-        detect: |env| env.get("BITBUCKET_BUILD_NUMBER").is_some(),
+        detect: ("BITBUCKET_BUILD_NUMBER", None),
         branch: &["BITBUCKET_BRANCH"],
         tag: &["BITBUCKET_TAG"],
         commit: &["BITBUCKET_COMMIT"],
@@ -247,7 +256,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://circleci.com/docs/variables/
         name: "CircleCI",
-        detect: |env| is("CIRCLECI", "true")(env),
+        detect: ("CIRCLECI", Some("true")),
         branch: &["CIRCLE_BRANCH"],
         tag: &["CIRCLE_TAG"],
         commit: &["CIRCLE_SHA1"],
@@ -259,7 +268,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://buildkite.com/docs/pipelines/environment_variables
         name: "Buildkite",
-        detect: |env| is("BUILDKITE", "true")(env),
+        detect: ("BUILDKITE", Some("true")),
         branch: &["BUILDKITE_BRANCH"],
         tag: &["BUILDKITE_TAG"],
         commit: &["BUILDKITE_COMMIT"],
@@ -271,7 +280,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://www.jenkins.io/doc/book/pipeline/multibranch/ and the Git plugin's variables
         name: "Jenkins",
-        detect: |env| env.get("JENKINS_URL").is_some(),
+        detect: ("JENKINS_URL", None),
         branch: &[
             "CHANGE_BRANCH",
             "BRANCH_NAME",
@@ -288,7 +297,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://learn.microsoft.com/azure/devops/pipelines/build/variables
         name: "Azure Pipelines",
-        detect: |env| is("TF_BUILD", "true")(env),
+        detect: ("TF_BUILD", Some("true")),
         branch: &["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCH"],
         tag: &[],
         commit: &["SYSTEM_PULLREQUEST_SOURCECOMMITID", "BUILD_SOURCEVERSION"],
@@ -300,7 +309,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html
         name: "AWS CodeBuild",
-        detect: |env| env.get("CODEBUILD_BUILD_ID").is_some(),
+        detect: ("CODEBUILD_BUILD_ID", None),
         branch: &["CODEBUILD_WEBHOOK_HEAD_REF"],
         tag: &[],
         commit: &["CODEBUILD_RESOLVED_SOURCE_VERSION"],
@@ -312,7 +321,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://docs.travis-ci.com/user/environment-variables/#default-environment-variables
         name: "Travis CI",
-        detect: |env| is("TRAVIS", "true")(env),
+        detect: ("TRAVIS", Some("true")),
         branch: &["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"],
         tag: &["TRAVIS_TAG"],
         commit: &["TRAVIS_PULL_REQUEST_SHA", "TRAVIS_COMMIT"],
@@ -324,7 +333,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://woodpecker-ci.org/docs/usage/environment
         name: "Woodpecker CI",
-        detect: |env| is("CI", "woodpecker")(env),
+        detect: ("CI", Some("woodpecker")),
         branch: &["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH"],
         tag: &["CI_COMMIT_TAG"],
         commit: &["CI_COMMIT_SHA"],
@@ -336,7 +345,7 @@ const CIS: &[Ci] = &[
     Ci {
         // https://docs.drone.io/pipeline/environment/reference/
         name: "Drone",
-        detect: |env| is("DRONE", "true")(env),
+        detect: ("DRONE", Some("true")),
         branch: &["DRONE_SOURCE_BRANCH", "DRONE_BRANCH"],
         tag: &["DRONE_TAG"],
         commit: &["DRONE_COMMIT_SHA"],
