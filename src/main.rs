@@ -17,10 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::Run { env, dry_run }) => (env, dry_run),
-        Err(e) => {
-            report_error(&env, &untrusted(&e.to_string()), None);
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(&env, &Error::Settings(e)),
     };
     tracing_subscriber::fmt()
         .with_env_filter(
