@@ -267,6 +267,15 @@ impl Client {
         parse_job_summary_result("StopJob", &raw)
     }
 
+    /// The branch's deployments in the Amplify console: where to look when a job may exist.
+    pub fn branch_console_url(&self) -> String {
+        branch_console_url(
+            &self.target.region,
+            &self.target.app_id,
+            &self.target.branch,
+        )
+    }
+
     fn jobs_path(&self) -> String {
         format!(
             "/apps/{}/branches/{}/jobs",
@@ -557,13 +566,18 @@ fn url_for(endpoint: &Url, path_and_query: &str) -> Url {
 
 /// The Amplify console page of a job.
 pub fn console_url(region: &str, app_id: &str, branch: &str, job_id: &str) -> String {
+    format!("{}/{job_id}", branch_console_url(region, app_id, branch))
+}
+
+/// The Amplify console page of a branch's deployments.
+pub fn branch_console_url(region: &str, app_id: &str, branch: &str) -> String {
     let domain = if region.starts_with("cn-") {
         "console.amazonaws.cn"
     } else {
         "console.aws.amazon.com"
     };
     format!(
-        "https://{region}.{domain}/amplify/apps/{app_id}/branches/{}/deployments/{job_id}",
+        "https://{region}.{domain}/amplify/apps/{app_id}/branches/{}/deployments",
         encode_label(branch)
     )
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::settings::{Env, Sourced, parse_time};
+use crate::settings::{Env, SettingsError, Sourced, parse_time};
 
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -38,9 +38,11 @@ pub struct CommitDetails {
 }
 
 impl Context {
-    pub fn detect(env: &Env) -> Context {
+    /// Fails only for a GitHub event payload that cannot be read: without it a pull
+    /// request's head commit is unknown, and `GITHUB_SHA` would build the merge commit.
+    pub fn detect(env: &Env) -> Result<Context, SettingsError> {
         let mut ctx = if env.get("GITHUB_ACTIONS") == Some("true") {
-            github(env)
+            github(env)?
         } else if let Some(ci) = CIS.iter().find(|c| c.detected(env)) {
             from_table(ci, env)
         } else {
@@ -54,7 +56,7 @@ impl Context {
             }
         };
         ctx.fill_from_git(env);
-        ctx
+        Ok(ctx)
     }
 
     /// A branch or commit the CI did not give comes from the checkout, when there is one
@@ -115,16 +117,31 @@ impl Context {
     }
 }
 
-fn github(env: &Env) -> Context {
+/// The runner's event payload, when `GITHUB_EVENT_PATH` names one (a local run has none).
+fn event_payload(env: &Env) -> Result<Option<Value>, SettingsError> {
+    let Some(path) = env.get("GITHUB_EVENT_PATH") else {
+        return Ok(None);
+    };
+    let bad = |problem: String| {
+        SettingsError::new(
+            "GITHUB_EVENT_PATH",
+            None,
+            Some(path),
+            &problem,
+            "the runner writes this file: make sure no earlier step changed or removed it, or unset GITHUB_EVENT_PATH outside GitHub Actions",
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
+    match serde_json::from_str(&text) {
+        Ok(v @ Value::Object(_)) => Ok(Some(v)),
+        Ok(_) => Err(bad("is not a JSON object".into())),
+        Err(e) => Err(bad(format!("is not JSON ({e})"))),
+    }
+}
+
+fn github(env: &Env) -> Result<Context, SettingsError> {
     let event_name = env.get("GITHUB_EVENT_NAME").unwrap_or_default();
-    let payload: Option<Value> = env.get("GITHUB_EVENT_PATH").and_then(|p| {
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| tracing::warn!("cannot read the event payload {p}: {e}"))
-            .ok()?;
-        serde_json::from_str(&text)
-            .map_err(|e| tracing::warn!("the event payload {p} is not JSON: {e}"))
-            .ok()
-    });
+    let payload = event_payload(env)?;
     let is_pr = event_name.starts_with("pull_request");
     let sourced = |var: &str| {
         env.get(var).map(|v| Sourced {
@@ -184,7 +201,7 @@ fn github(env: &Env) -> Context {
         )
     });
 
-    Context {
+    Ok(Context {
         provider: Some("GitHub Actions"),
         branch,
         commit_id,
@@ -194,7 +211,7 @@ fn github(env: &Env) -> Context {
             .get("GITHUB_WORKSPACE")
             .map(PathBuf::from)
             .or_else(|| std::env::current_dir().ok()),
-    }
+    })
 }
 
 /// A CI other than GitHub, by its documented variables: each list is tried in order.
@@ -233,7 +250,13 @@ const CIS: &[Ci] = &[
         // https://docs.gitlab.com/ci/variables/predefined_variables/
         name: "GitLab CI",
         detect: ("GITLAB_CI", Some("true")),
-        branch: &["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH"],
+        // CI_COMMIT_REF_NAME is the branch of every pipeline without CI_COMMIT_TAG, also
+        // trigger and API pipelines that have no CI_COMMIT_BRANCH.
+        branch: &[
+            "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+            "CI_COMMIT_BRANCH",
+            "CI_COMMIT_REF_NAME",
+        ],
         tag: &["CI_COMMIT_TAG"],
         commit: &["CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "CI_COMMIT_SHA"],
         message: Some("CI_COMMIT_MESSAGE"),

@@ -18,6 +18,14 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error(transparent)]
     Retry(#[from] RetryError),
+    /// CI cancelled the run (SIGINT: 130, SIGTERM: 143).
+    #[error("interrupted by {} while {during}{}", crate::cancel::signal_name(*code), after.as_deref().map(|a| format!(": {a}")).unwrap_or_default())]
+    Interrupted {
+        code: u8,
+        during: &'static str,
+        /// What became of the job, when there is something to say.
+        after: Option<String>,
+    },
     #[error("could not write {what} to {path}: {source}; the job was started ({started})")]
     Output {
         what: &'static str,
@@ -28,7 +36,7 @@ pub enum Error {
 }
 
 /// Exit codes: 0 started · 2 bad settings, nothing sent · 3 AWS rejected the request ·
-/// 4 gave up after retries (or no usable answer) · 1 anything unexpected.
+/// 4 gave up after retries (or no usable answer) · 130/143 interrupted · 1 anything unexpected.
 pub fn exit_code(err: &Error) -> u8 {
     match err {
         Error::Settings(_) | Error::Credentials(_) | Error::Tls(_) => 2,
@@ -36,6 +44,9 @@ pub fn exit_code(err: &Error) -> u8 {
         | Error::Retry(RetryError::Api(ApiError::Credentials { .. })) => 2,
         // Whether AWS said no is the retry policy's call: what it would not retry, it rejected.
         Error::Api(e) | Error::Retry(RetryError::Api(e)) if classify(e) == Class::Fatal => 3,
+        Error::Retry(RetryError::Interrupted { code, .. }) | Error::Interrupted { code, .. } => {
+            *code
+        }
         Error::Api(_) | Error::Retry(_) => 4,
         Error::Output { .. } => 1,
     }
@@ -49,9 +60,10 @@ impl Error {
             Error::Retry(RetryError::GaveUp {
                 last,
                 maybe_started: true,
+                console,
                 ..
             }) => Some(format!(
-                "an attempt's answer was lost, so a job may have been started: check the branch's jobs in the Amplify console before running again{}",
+                "an attempt's answer was lost, so a job may have been started: check the branch's jobs at {console} before running again{}",
                 last.hint().map(|h| format!("; {h}")).unwrap_or_default()
             )),
             Error::Retry(RetryError::GaveUp { last, .. }) => last.hint().map(str::to_string),

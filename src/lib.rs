@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod amplify;
+pub mod cancel;
 pub mod ci;
 pub mod cli;
 pub mod credentials;
@@ -22,7 +23,9 @@ pub use error::{Error, exit_code};
 pub use settings::Env;
 
 use amplify::{Client, StartJobBody, Target};
+use cancel::Cancel;
 use report::{Outcome, untrusted};
+use retry::RetryError;
 use settings::Settings;
 
 /// 64 random bits. RandomState is seeded from the OS's random source, without a dependency.
@@ -41,10 +44,10 @@ struct Prepared {
 }
 
 async fn prepare(env: &Env) -> Result<Prepared, Error> {
-    let ci = ci::Context::detect(env);
+    let ci = ci::Context::detect(env)?;
     let settings = Settings::from_env(env, &ci)?;
     // Credentials first: on GitHub their secrets are masked before anything else is printed.
-    let http = net::Http::new(settings.request_timeout, settings.extra_roots.clone());
+    let http = net::Http::new(settings.request_timeout, settings.ca_bundles.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
     log_plan(&ci, &settings);
 
@@ -76,34 +79,57 @@ async fn prepare(env: &Env) -> Result<Prepared, Error> {
 
 /// `--dry-run`: resolves everything, as a start would, and returns the signed request it
 /// would send (signature and session token redacted), sending nothing to Amplify.
-pub async fn dry_run(env: &Env) -> Result<String, Error> {
-    let p = prepare(env).await?;
+pub async fn dry_run(env: &Env, cancel: &Cancel) -> Result<String, Error> {
+    let p = until_cancelled(cancel, PREPARING, prepare(env)).await?;
     Ok(p.client.describe_start_job(&p.body).await?)
+}
+
+const PREPARING: &str = "resolving settings and credentials";
+
+/// `work`, unless a signal comes first: then the run ends with 130 or 143, having started
+/// nothing.
+async fn until_cancelled<T>(
+    cancel: &Cancel,
+    during: &'static str,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        code = cancel.cancelled() => Err(Error::Interrupted {
+            code,
+            during,
+            after: Some("no job was started".into()),
+        }),
+        r = work => r,
+    }
 }
 
 /// Runs one job start: every input is checked before anything is sent; outputs are written
 /// only for a started job.
-pub async fn run(env: &Env) -> Result<Outcome, Error> {
+pub async fn run(env: &Env, cancel: &Cancel) -> Result<Outcome, Error> {
     let Prepared {
         settings,
         client,
         body,
-    } = prepare(env).await?;
-    let summary = retry::start_job(&client, &body, &settings.retry).await?;
-    let job_url = amplify::console_url(
-        &settings.region,
-        &settings.app_id,
-        &settings.branch.value,
-        &summary.job_id,
-    );
-    let mut outcome = Outcome {
-        app_id: settings.app_id.clone(),
-        branch: settings.branch.value.clone(),
-        summary,
-        job_url,
-        waited: None,
-        format: settings.output_format,
+    } = until_cancelled(cancel, PREPARING, prepare(env)).await?;
+    let summary = match retry::start_job(&client, &body, &settings.retry, cancel).await {
+        Ok(summary) => summary,
+        Err(RetryError::Interrupted {
+            code,
+            maybe_started,
+            job,
+        }) => {
+            return Err(interrupted_start(
+                &settings,
+                &client,
+                code,
+                maybe_started,
+                job,
+            ));
+        }
+        Err(e) => return Err(e.into()),
     };
+    let mut outcome = outcome(&settings, summary);
     tracing::info!(
         "started job {} ({}) on {}/{}: {}",
         outcome.summary.job_id,
@@ -114,7 +140,7 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
     );
     if let Some(w) = &settings.wait {
         let github = env.get("GITHUB_ACTIONS") == Some("true");
-        match wait::follow(&client, &outcome.summary.job_id, w, github).await {
+        match wait::follow(&client, &outcome.summary.job_id, w, github, cancel).await {
             Ok(waited) => outcome.waited = Some(waited),
             Err(e) => {
                 // The job was started: its outputs are written even though following it failed.
@@ -125,6 +151,53 @@ pub async fn run(env: &Env) -> Result<Outcome, Error> {
     }
     write_outputs(&settings, &outcome)?;
     Ok(outcome)
+}
+
+fn outcome(settings: &Settings, summary: amplify::JobSummary) -> Outcome {
+    let job_url = amplify::console_url(
+        &settings.region,
+        &settings.app_id,
+        &settings.branch.value,
+        &summary.job_id,
+    );
+    Outcome {
+        app_id: settings.app_id.clone(),
+        branch: settings.branch.value.clone(),
+        summary,
+        job_url,
+        waited: None,
+        format: settings.output_format,
+    }
+}
+
+/// A signal came while starting the job. When the check after it found the job, the
+/// outputs name it; otherwise the error says whether a job may exist, and where to look.
+fn interrupted_start(
+    settings: &Settings,
+    client: &Client,
+    code: u8,
+    maybe_started: bool,
+    job: Option<amplify::JobSummary>,
+) -> Error {
+    let after = match job {
+        Some(job) => {
+            let o = outcome(settings, job);
+            if let Err(e) = write_outputs(settings, &o) {
+                return e;
+            }
+            format!("job {} had been started: {}", o.summary.job_id, o.job_url)
+        }
+        None if maybe_started => format!(
+            "a job may have been started: check {} before running again",
+            client.branch_console_url()
+        ),
+        None => "no job was started".into(),
+    };
+    Error::Interrupted {
+        code,
+        during: "starting the job",
+        after: Some(after),
+    }
 }
 
 fn log_plan(ci: &ci::Context, s: &Settings) {

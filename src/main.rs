@@ -1,11 +1,18 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use amplify_start_job::cancel::Cancel;
 use amplify_start_job::cli::{self, Command};
 use amplify_start_job::report::{escape_data, untrusted};
 use amplify_start_job::{Env, Error, dry_run, exit_code, run};
 
 fn main() -> ExitCode {
+    // First of all: as PID 1 of a container, a signal without a handler is ignored.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime builds");
+    let cancel = runtime.block_on(async { Cancel::listen() });
     let env = Env::from_process();
     let (env, dry) = match cli::parse(std::env::args().skip(1), env.clone()) {
         Ok(Command::Help) => {
@@ -29,12 +36,8 @@ fn main() -> ExitCode {
         .without_time()
         .with_target(false)
         .init();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime builds");
     if dry {
-        return match runtime.block_on(dry_run(&env)) {
+        return match runtime.block_on(dry_run(&env, &cancel)) {
             Ok(request) => {
                 println!("{request}");
                 ExitCode::SUCCESS
@@ -42,7 +45,7 @@ fn main() -> ExitCode {
             Err(err) => fail(&env, &err),
         };
     }
-    match runtime.block_on(run(&env)) {
+    match runtime.block_on(run(&env, &cancel)) {
         Ok(outcome) => {
             println!("{}", outcome.stdout());
             if let Some(failure) = outcome.failure() {

@@ -1,6 +1,7 @@
 //! The one HTTP client of a run, shared by the Amplify API and every credential endpoint, and
 //! the SigV4 signing both the Amplify API and STS `AssumeRole` use.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -13,12 +14,19 @@ use crate::credentials::Credentials;
 pub const USER_AGENT: &str = concat!("amplify-start-job/", env!("CARGO_PKG_VERSION"));
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// No HTTPS client could be made, almost always for want of CA certificates.
+/// No HTTPS client could be made.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "cannot set up HTTPS ({0}); point SSL_CERT_FILE at a CA bundle such as /etc/ssl/certs/ca-certificates.crt"
-)]
-pub struct TlsError(String);
+pub enum TlsError {
+    /// Almost always for want of CA certificates.
+    #[error(
+        "cannot set up HTTPS ({0}); point SSL_CERT_FILE at a CA bundle such as /etc/ssl/certs/ca-certificates.crt"
+    )]
+    Setup(String),
+    /// A bundle `AWS_CA_BUNDLE` or `SSL_CERT_FILE` names cannot be used: a settings error,
+    /// found when the first HTTPS client is built, before any request is sent.
+    #[error("{0}")]
+    Bundle(String),
+}
 
 /// The clients of a run. Loopback and link-local hosts (the local endpoint, IMDS, container
 /// credentials) get a direct client: no proxy can reach them, and it has no CA store, so it
@@ -32,13 +40,13 @@ pub struct Http {
     proxied: Arc<OnceLock<reqwest::Client>>,
     tls: Arc<OnceLock<Result<reqwest::Client, TlsError>>>,
     request_timeout: Duration,
-    extra_roots: Arc<Vec<reqwest::Certificate>>,
+    ca_bundles: Arc<Vec<(&'static str, PathBuf)>>,
 }
 
 impl Http {
-    /// `request_timeout` bounds each request unless the request sets its own; `extra_roots`
-    /// are trusted besides the system's.
-    pub fn new(request_timeout: Duration, extra_roots: Vec<reqwest::Certificate>) -> Http {
+    /// `request_timeout` bounds each request unless the request sets its own; the CA bundles
+    /// (by the variable that names each) are trusted besides the system's.
+    pub fn new(request_timeout: Duration, ca_bundles: Vec<(&'static str, PathBuf)>) -> Http {
         // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let direct = builder(request_timeout)
@@ -51,7 +59,7 @@ impl Http {
             proxied: Arc::new(OnceLock::new()),
             tls: Arc::new(OnceLock::new()),
             request_timeout,
-            extra_roots: Arc::new(extra_roots),
+            ca_bundles: Arc::new(ca_bundles),
         }
     }
 
@@ -75,18 +83,55 @@ impl Http {
                 if is_local(url) {
                     b = b.no_proxy();
                 }
-                b.tls_certs_merge(self.extra_roots.iter().cloned())
+                b.tls_certs_merge(extra_roots(&self.ca_bundles)?)
                     .build()
                     .map_err(|e| {
                         let mut detail = e.to_string();
                         if let Some(source) = std::error::Error::source(&e) {
                             detail = format!("{detail}: {source}");
                         }
-                        TlsError(detail)
+                        TlsError::Setup(detail)
                     })
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+}
+
+/// The certificates of the CA bundles, each file read once even when both variables name it.
+fn extra_roots(bundles: &[(&'static str, PathBuf)]) -> Result<Vec<reqwest::Certificate>, TlsError> {
+    let mut read: Vec<PathBuf> = Vec::new();
+    let mut roots = Vec::new();
+    for (var, path) in bundles {
+        let same = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        if read.contains(&same) {
+            continue;
+        }
+        read.push(same);
+        roots.extend(ca_bundle(var, path)?);
+    }
+    Ok(roots)
+}
+
+/// The certificates of a PEM bundle, or why it cannot be used.
+fn ca_bundle(var: &str, path: &Path) -> Result<Vec<reqwest::Certificate>, TlsError> {
+    let bad = |problem: String| {
+        TlsError::Bundle(
+            crate::settings::SettingsError::new(
+                var,
+                None,
+                Some(&path.display().to_string()),
+                &problem,
+                "point it at a PEM file of CA certificates, e.g. your proxy's CA",
+            )
+            .to_string(),
+        )
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        Ok(_) => Err(bad("holds no PEM certificate".into())),
+        Err(e) => Err(bad(format!("is not a PEM bundle ({e})"))),
     }
 }
 
@@ -186,6 +231,32 @@ pub fn error_chain(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A self-signed test CA (made with openssl; its key was thrown away).
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBnzCCAUWgAwIBAgIUKgJEMS+BM3vSb9MloIJLgUCrS+4wCgYIKoZIzj0EAwIw\nJDEiMCAGA1UEAwwZYW1wbGlmeS1zdGFydC1qb2IgdGVzdCBDQTAgFw0yNjEyMDEx\nMzQyNTVaGA8yMTI2MTEwNzEzNDI1NVowJDEiMCAGA1UEAwwZYW1wbGlmeS1zdGFy\ndC1qb2IgdGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABCR4ziiHLRLf\nxDZtU+vghLIKWFYYqrJ943cN/Bn2nGKVL5EqjeZOAW68+ZaSjn3Vy4THtAtAvo7r\njjsMvmq8hcujUzBRMB0GA1UdDgQWBBThBnTa9l8rca++j1EKimhoe0InBzAfBgNV\nHSMEGDAWgBThBnTa9l8rca++j1EKimhoe0InBzAPBgNVHRMBAf8EBTADAQH/MAoG\nCCqGSM49BAMCA0gAMEUCIH2+tROGUf7P/xSOsNWv8r02+6JInP7596Av2UOUiuf7\nAiEAx4rgpOaY8VWz9nzYkyWFyx5nLyQcMCeI8RpctK0zVfg=\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn a_bundle_named_twice_is_read_once_and_a_bad_one_names_its_variable() {
+        let dir = std::env::temp_dir().join(format!("ca-{}", crate::random_u64()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = dir.join("ca.pem");
+        std::fs::write(&pem, format!("{TEST_CA}{TEST_CA}")).unwrap();
+        let one = extra_roots(&[("AWS_CA_BUNDLE", pem.clone())]).unwrap();
+        let both = extra_roots(&[
+            ("AWS_CA_BUNDLE", pem.clone()),
+            ("SSL_CERT_FILE", dir.join(".").join("ca.pem")),
+        ])
+        .unwrap();
+        assert_eq!((one.len(), both.len()), (2, 2), "the same file, once");
+        let missing = dir.join("missing.pem");
+        let err = extra_roots(&[("SSL_CERT_FILE", missing)]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("SSL_CERT_FILE is \"")
+                && err.to_string().contains("cannot be read"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn only_loopback_and_link_local_hosts_skip_the_proxy() {

@@ -128,18 +128,26 @@ impl Outcome {
                     ),
                 }
             }
-            Ending::TimedOut { stopped: true, .. } => {
+            Ending::TimedOut {
+                last,
+                stopped,
+                limit,
+            } => {
+                let seen = last
+                    .as_ref()
+                    .map_or("of unknown status", |j| j.summary.status.as_str());
+                let what = if *stopped {
+                    format!("it was {seen}, and was stopped")
+                } else {
+                    format!("it is still {seen}")
+                };
                 format!(
-                    "gave up waiting for Amplify job {id} after {}s and stopped it: {}",
+                    "gave up waiting for Amplify job {id} after {}s; {what}: {}; the limit, wait-timeout (AMPLIFY_WAIT_TIMEOUT), is {}: raise it (e.g. 45m) to wait longer",
                     w.elapsed.as_secs(),
-                    self.job_url
+                    self.job_url,
+                    show_duration(*limit)
                 )
             }
-            Ending::TimedOut { .. } => format!(
-                "gave up waiting for Amplify job {id} after {}s; it is still running: {}",
-                w.elapsed.as_secs(),
-                self.job_url
-            ),
             Ending::Interrupted { stopped, .. } => format!(
                 "interrupted while waiting for Amplify job {id}{}: {}",
                 if *stopped {
@@ -310,6 +318,17 @@ pub fn untrusted(s: &str) -> String {
         format!("{}:\u{200b}{}", &out[..indent], &body[1..])
     } else {
         out
+    }
+}
+
+/// A duration as the settings take it: `50ms`, `90s`, `30m`, `2h`.
+pub fn show_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        _ if ms % 3_600_000 == 0 && ms > 0 => format!("{}h", ms / 3_600_000),
+        _ if ms % 60_000 == 0 && ms > 0 => format!("{}m", ms / 60_000),
+        _ if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        _ => format!("{ms}ms"),
     }
 }
 

@@ -12,6 +12,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::time::Instant;
 
 use crate::amplify::{ApiError, Client, JobSummary, StartJobBody};
+use crate::cancel::Cancel;
 use crate::report::untrusted;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +40,9 @@ impl Default for Policy {
 pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(60);
 /// How many of the branch's newest jobs are compared.
 const RECONCILE_WINDOW: u8 = 20;
+/// After a signal, how long the one check for a job an in-flight attempt may have started
+/// may take: CI kills the container soon after (GitHub: 10 s after SIGINT).
+pub const INTERRUPTED_CHECK: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -79,15 +83,18 @@ pub enum RetryError {
         last: ApiError,
         /// The last failure left the outcome unknown: a job may exist.
         maybe_started: bool,
+        /// The branch's jobs in the Amplify console, to check by hand.
+        console: String,
     },
-}
-
-impl RetryError {
-    pub fn api(&self) -> &ApiError {
-        match self {
-            RetryError::Api(e) | RetryError::GaveUp { last: e, .. } => e,
-        }
-    }
+    /// CI cancelled the run (exit code 130 or 143) before a job was known to be started.
+    #[error("interrupted")]
+    Interrupted {
+        code: u8,
+        /// An attempt was in flight, or an earlier one's outcome was unknown.
+        maybe_started: bool,
+        /// The job that attempt started, when the quick check after the signal found it.
+        job: Option<JobSummary>,
+    },
 }
 
 /// Does `job` look like the one `body` asked for, started no earlier than `since` (seconds)?
@@ -104,98 +111,176 @@ pub fn matches(job: &JobSummary, body: &StartJobBody, since: f64) -> bool {
         && job.start_time.is_some_and(|s| s >= since)
 }
 
-/// Starts one job, retrying per `policy`; never two.
+/// Starts one job, retrying per `policy`; never two. A signal ends it at once: no attempt
+/// starts after it, and an attempt it cut short is checked for once (bounded).
 pub async fn start_job(
     client: &Client,
     body: &StartJobBody,
     policy: &Policy,
+    cancel: &Cancel,
 ) -> Result<JobSummary, RetryError> {
-    let first = Instant::now();
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .saturating_sub(CLOCK_SKEW_ALLOWANCE)
         .as_secs_f64();
-    let mut schedule = ExponentialBuilder::default()
-        .with_min_delay(policy.base_delay)
-        .with_max_delay(policy.max_delay)
-        .without_max_times()
-        .build();
-    let mut attempts = 0u32;
-    // Set while an earlier attempt may have created the job.
     let mut unsure = false;
-    let mut clock_corrected = false;
-    loop {
-        attempts += 1;
-        let result = if unsure {
-            match reconcile(client, body, since).await {
-                Ok(Some(job)) => {
-                    tracing::warn!(
-                        "adopting job {} started by an earlier attempt whose answer was lost",
-                        job.job_id
-                    );
-                    return Ok(job);
-                }
-                Ok(None) => {
-                    tracing::info!("no job from the earlier attempt: starting one");
-                    unsure = false;
-                    client.start_job(body).await
-                }
-                Err(e) => Err(e),
+    let attempts = Attempts {
+        client,
+        body,
+        policy,
+        since,
+    };
+    let result = tokio::select! {
+        biased;
+        code = cancel.cancelled() => Err(code),
+        r = attempts.run(&mut unsure, cancel) => Ok(r),
+    };
+    match result {
+        Ok(r) => r,
+        Err(code) => Err(interrupted(&attempts, code, unsure).await),
+    }
+}
+
+/// What a signal leaves: when a job may exist, one check (at most [`INTERRUPTED_CHECK`])
+/// so the outputs can name it.
+async fn interrupted(a: &Attempts<'_>, code: u8, maybe_started: bool) -> RetryError {
+    let job = if maybe_started {
+        match tokio::time::timeout(INTERRUPTED_CHECK, reconcile(a.client, a.body, a.since)).await {
+            Ok(Ok(job)) => job,
+            Ok(Err(e)) => {
+                tracing::warn!(
+                    "could not check for a job after the signal: {}",
+                    untrusted(&short(&e))
+                );
+                None
             }
-        } else {
-            client.start_job(body).await
-        };
-        let err = match result {
-            Ok(job) => return Ok(job),
-            Err(e) => e,
-        };
-        if let Some(skew) = err.skew_to_correct().filter(|_| !clock_corrected) {
-            clock_corrected = true;
-            client.correct_clock(skew);
+            Err(_) => {
+                tracing::warn!("could not check for a job after the signal in time");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    RetryError::Interrupted {
+        code,
+        maybe_started,
+        job,
+    }
+}
+
+struct Attempts<'a> {
+    client: &'a Client,
+    body: &'a StartJobBody,
+    policy: &'a Policy,
+    /// Seconds since the epoch (our clock) no later than any job this run starts.
+    since: f64,
+}
+
+impl Attempts<'_> {
+    /// The attempts; `unsure` is set while an attempt in flight, or an earlier one whose
+    /// answer was lost, may have created the job.
+    async fn run(&self, unsure: &mut bool, cancel: &Cancel) -> Result<JobSummary, RetryError> {
+        let (client, body, policy) = (self.client, self.body, self.policy);
+        let first = Instant::now();
+        let mut schedule = ExponentialBuilder::default()
+            .with_min_delay(policy.base_delay)
+            .with_max_delay(policy.max_delay)
+            .without_max_times()
+            .build();
+        let mut attempts = 0u32;
+        // Set while an earlier attempt may have created the job.
+        let mut earlier_unsure = false;
+        let mut clock_corrected = false;
+        loop {
+            if cancel.code().is_some() {
+                // The signal is handled by the caller's select; start nothing more.
+                std::future::pending::<()>().await;
+            }
+            attempts += 1;
+            *unsure = true;
+            let result = if earlier_unsure {
+                match reconcile(client, body, self.since).await {
+                    Ok(Some(job)) => {
+                        tracing::warn!(
+                            "adopting job {} started by an earlier attempt whose answer was lost",
+                            job.job_id
+                        );
+                        return Ok(job);
+                    }
+                    Ok(None) => {
+                        tracing::info!("no job from the earlier attempt: starting one");
+                        earlier_unsure = false;
+                        client.start_job(body).await
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                client.start_job(body).await
+            };
+            let err = match result {
+                Ok(job) => return Ok(job),
+                Err(e) => e,
+            };
+            if let Some(skew) = err.skew_to_correct().filter(|_| !clock_corrected) {
+                clock_corrected = true;
+                *unsure = earlier_unsure;
+                client.correct_clock(skew);
+                tracing::warn!(
+                    "attempt {attempts} was refused because this machine's clock is {}s {} AWS's; signing with AWS's time and trying once more",
+                    skew.abs(),
+                    if skew > 0 { "behind" } else { "ahead of" }
+                );
+                continue;
+            }
+            let class = start_job_class(&err);
+            if class == Class::Fatal {
+                if earlier_unsure {
+                    return Err(self.gave_up(attempts, first, err, true));
+                }
+                return Err(RetryError::Api(err));
+            }
+            earlier_unsure |= class == Class::Ambiguous;
+            *unsure = earlier_unsure;
+            let elapsed = first.elapsed();
+            let remaining = policy.timeout.saturating_sub(elapsed);
+            if attempts >= policy.max_attempts || remaining.is_zero() {
+                return Err(self.gave_up(attempts, first, err, earlier_unsure));
+            }
+            let ceiling = schedule.next().unwrap_or(policy.max_delay);
+            let (delay, why) = match retry_after(&err) {
+                Some(ra) => (ra, " (Retry-After)"),
+                None => (full_jitter(ceiling), ""),
+            };
+            let delay = delay.min(remaining);
             tracing::warn!(
-                "attempt {attempts} was refused because this machine's clock is {}s {} AWS's; signing with AWS's time and trying once more",
-                skew.abs(),
-                if skew > 0 { "behind" } else { "ahead of" }
+                "attempt {attempts} of {} failed: {}; retrying in {:.1}s{why}",
+                policy.max_attempts,
+                untrusted(&short(&err)),
+                delay.as_secs_f64()
             );
-            continue;
+            tokio::time::sleep(delay).await;
         }
-        let class = classify(&err);
-        if class == Class::Fatal {
-            if unsure {
-                return Err(RetryError::GaveUp {
-                    attempts,
-                    elapsed: first.elapsed(),
-                    last: err,
-                    maybe_started: true,
-                });
-            }
-            return Err(RetryError::Api(err));
+    }
+
+    fn gave_up(&self, attempts: u32, first: Instant, last: ApiError, unsure: bool) -> RetryError {
+        RetryError::GaveUp {
+            attempts,
+            elapsed: first.elapsed(),
+            last,
+            maybe_started: unsure,
+            console: self.client.branch_console_url(),
         }
-        unsure |= class == Class::Ambiguous;
-        let elapsed = first.elapsed();
-        let remaining = policy.timeout.saturating_sub(elapsed);
-        if attempts >= policy.max_attempts || remaining.is_zero() {
-            return Err(RetryError::GaveUp {
-                attempts,
-                elapsed,
-                last: err,
-                maybe_started: unsure,
-            });
-        }
-        let ceiling = schedule.next().unwrap_or(policy.max_delay);
-        let (delay, why) = match retry_after(&err) {
-            Some(ra) => (ra, " (Retry-After)"),
-            None => (full_jitter(ceiling), ""),
-        };
-        let delay = delay.min(remaining);
-        tracing::warn!(
-            "attempt {attempts} of {} failed: {}; retrying in {:.1}s{why}",
-            policy.max_attempts,
-            untrusted(&short(&err)),
-            delay.as_secs_f64()
-        );
-        tokio::time::sleep(delay).await;
+    }
+}
+
+/// How a failed StartJob is treated: as [`classify`] says, except that a 2xx answer that
+/// cannot be read means the job was probably created, so its outcome is unknown.
+fn start_job_class(err: &ApiError) -> Class {
+    match err {
+        ApiError::Malformed { .. } => Class::Ambiguous,
+        other => classify(other),
     }
 }
 

@@ -281,8 +281,9 @@ pub struct Settings {
     /// Follow the job to its end (`AMPLIFY_WAIT=true`).
     pub wait: Option<WaitSettings>,
     pub credentials: credentials::Config,
-    /// CA certificates trusted besides the system's (`AWS_CA_BUNDLE`, `SSL_CERT_FILE`).
-    pub extra_roots: Vec<reqwest::Certificate>,
+    /// CA bundles trusted besides the system's (`AWS_CA_BUNDLE`, `SSL_CERT_FILE`), by the
+    /// variable naming each: read when an HTTPS client is first built, not before.
+    pub ca_bundles: Vec<(&'static str, PathBuf)>,
     /// `AMPLIFY_OUTPUT_FILE`: the outputs as a dotenv file, replaced at each run.
     pub output_file: Option<PathBuf>,
     pub output_format: OutputFormat,
@@ -612,15 +613,13 @@ impl Settings {
 
         let credentials = credential_settings(env, &raw, &region, request_timeout)?;
 
-        let mut extra_roots = Vec::new();
-        for (var, path) in [
+        let ca_bundles = [
             ("AWS_CA_BUNDLE", &raw.aws_ca_bundle),
             ("SSL_CERT_FILE", &raw.ssl_cert_file),
-        ] {
-            if let Some(p) = path {
-                extra_roots.extend(ca_bundle(var, p)?);
-            }
-        }
+        ]
+        .into_iter()
+        .filter_map(|(var, path)| Some((var, PathBuf::from(path.as_ref()?))))
+        .collect();
         let output_file = dotenv_file(raw.amplify_output_file.as_deref())?;
         let output_format = match raw
             .amplify_output_format
@@ -662,7 +661,7 @@ impl Settings {
             request_timeout,
             wait,
             credentials,
-            extra_roots,
+            ca_bundles,
             output_file,
             output_format,
             warnings,
@@ -882,25 +881,6 @@ fn endpoint(env: &Env, service: &str, region: &str) -> Result<Url, SettingsError
         ));
     }
     Ok(url)
-}
-
-/// The certificates of a PEM bundle, or why it cannot be used.
-fn ca_bundle(var: &str, path: &str) -> Result<Vec<reqwest::Certificate>, SettingsError> {
-    let bad = |problem: String| {
-        SettingsError::new(
-            var,
-            None,
-            Some(path),
-            &problem,
-            "point it at a PEM file of CA certificates, e.g. your proxy's CA",
-        )
-    };
-    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(certs) if !certs.is_empty() => Ok(certs),
-        Ok(_) => Err(bad("holds no PEM certificate".into())),
-        Err(e) => Err(bad(format!("is not a PEM bundle ({e})"))),
-    }
 }
 
 /// Checks the dotenv file can be written, without creating or changing it.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::amplify::{ApiError, Client, Job};
+use crate::cancel::Cancel;
 use crate::report::untrusted;
 use crate::retry::{Class, classify};
 
@@ -26,7 +27,12 @@ pub enum Ending {
     /// The job reached SUCCEED, FAILED or CANCELLED.
     Ended(Job),
     /// The wait ran out; the job (as last seen) is still going, unless it was stopped.
-    TimedOut { last: Option<Job>, stopped: bool },
+    TimedOut {
+        last: Option<Job>,
+        stopped: bool,
+        /// The wait limit that ran out (`wait-timeout`).
+        limit: Duration,
+    },
     /// CI sent SIGINT (130) or SIGTERM (143).
     Interrupted { exit_code: u8, stopped: bool },
 }
@@ -41,59 +47,53 @@ pub fn is_final(status: &str) -> bool {
     matches!(status, "SUCCEED" | "FAILED" | "CANCELLED")
 }
 
+/// How long stopping the job may take after a signal: the run must end before CI kills it
+/// (GitHub: SIGTERM 7.5 s after SIGINT, then the kill 2.5 s later).
+pub const STOP_ON_ABORT_LIMIT: Duration = Duration::from_secs(5);
+
+/// Follows the job: one `GetJob` at once, then at the (growing) poll interval, and one more at
+/// the deadline before giving up, so a timed-out wait always reports a status it saw.
 pub async fn follow(
     client: &Client,
     job_id: &str,
     s: &WaitSettings,
     github: bool,
+    cancel: &Cancel,
 ) -> Result<Waited, ApiError> {
     let started = Instant::now();
     let deadline = started + s.timeout;
     let mut interval = s.poll_interval;
-    let mut last: Option<Job> = None;
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut status = String::new();
-    let mut signals = Signals::new();
+    let mut progress = Progress::default();
     if github {
         eprintln_group(&format!("Waiting for Amplify job {job_id}"));
     }
+    let mut next = started;
     let ending = loop {
-        let wake = (Instant::now() + interval).min(deadline);
-        tokio::select! {
-            code = signals.recv() => {
-                let stopped = s.cancel_on_abort && stop(client, job_id).await;
-                break Ending::Interrupted { exit_code: code, stopped };
+        let polled = tokio::select! {
+            biased;
+            code = cancel.cancelled() => Err(code),
+            r = async {
+                tokio::time::sleep_until(next).await;
+                (Instant::now() >= deadline, client.get_job(job_id).await)
+            } => Ok(r),
+        };
+        let (at_deadline, result) = match polled {
+            Ok(r) => r,
+            Err(code) => {
+                let stopped = s.cancel_on_abort && stop_within(client, job_id).await;
+                break Ending::Interrupted {
+                    exit_code: code,
+                    stopped,
+                };
             }
-            _ = tokio::time::sleep_until(wake) => {}
-        }
-        if Instant::now() >= deadline {
-            let stopped = s.cancel_on_timeout && stop(client, job_id).await;
-            break Ending::TimedOut {
-                last: last.clone(),
-                stopped,
-            };
-        }
-        match client.get_job(job_id).await {
+        };
+        match result {
             Ok(job) => {
-                let elapsed = started.elapsed().as_secs();
-                if job.summary.status != status {
-                    status = job.summary.status.clone();
-                    tracing::info!("job {job_id}: {status} ({elapsed}s)");
-                }
-                for step in &job.steps {
-                    if seen.get(&step.step_name) != Some(&step.status) {
-                        seen.insert(step.step_name.clone(), step.status.clone());
-                        tracing::info!(
-                            "  step {}: {} ({elapsed}s)",
-                            untrusted(&step.step_name),
-                            step.status
-                        );
-                    }
-                }
+                progress.log(job_id, &job, started.elapsed().as_secs());
                 let done = is_final(&job.summary.status);
-                last = Some(job);
+                progress.last = Some(job);
                 if done {
-                    break Ending::Ended(last.clone().expect("just set"));
+                    break Ending::Ended(progress.last.clone().expect("just set"));
                 }
                 interval = (interval.mul_f64(1.5)).min(MAX_POLL_INTERVAL);
             }
@@ -112,6 +112,15 @@ pub async fn follow(
                 return Err(e);
             }
         }
+        if at_deadline {
+            let stopped = s.cancel_on_timeout && stop(client, job_id).await;
+            break Ending::TimedOut {
+                last: progress.last.clone(),
+                stopped,
+                limit: s.timeout,
+            };
+        }
+        next = (Instant::now() + interval).min(deadline);
     };
     if github {
         eprintln_endgroup();
@@ -120,6 +129,48 @@ pub async fn follow(
         ending,
         elapsed: started.elapsed(),
     })
+}
+
+/// What has been logged: one line per status or step change, never one per poll.
+#[derive(Default)]
+struct Progress {
+    last: Option<Job>,
+    seen: BTreeMap<String, String>,
+    status: String,
+}
+
+impl Progress {
+    fn log(&mut self, job_id: &str, job: &Job, elapsed: u64) {
+        if job.summary.status != self.status {
+            self.status = job.summary.status.clone();
+            tracing::info!("job {job_id}: {} ({elapsed}s)", self.status);
+        }
+        for step in &job.steps {
+            if self.seen.get(&step.step_name) != Some(&step.status) {
+                self.seen
+                    .insert(step.step_name.clone(), step.status.clone());
+                tracing::info!(
+                    "  step {}: {} ({elapsed}s)",
+                    untrusted(&step.step_name),
+                    step.status
+                );
+            }
+        }
+    }
+}
+
+/// `cancel-on-abort`: stop the job, giving up after [`STOP_ON_ABORT_LIMIT`].
+async fn stop_within(client: &Client, job_id: &str) -> bool {
+    match tokio::time::timeout(STOP_ON_ABORT_LIMIT, stop(client, job_id)).await {
+        Ok(stopped) => stopped,
+        Err(_) => {
+            tracing::warn!(
+                "could not stop job {job_id} within {}s",
+                STOP_ON_ABORT_LIMIT.as_secs()
+            );
+            false
+        }
+    }
 }
 
 async fn stop(client: &Client, job_id: &str) -> bool {
@@ -143,35 +194,4 @@ fn eprintln_group(title: &str) {
 #[allow(clippy::print_stderr)]
 fn eprintln_endgroup() {
     eprintln!("::endgroup::");
-}
-
-/// SIGINT and SIGTERM as exit codes 130 and 143.
-struct Signals {
-    int: Option<tokio::signal::unix::Signal>,
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Self {
-        use tokio::signal::unix::{SignalKind, signal};
-        Signals {
-            int: signal(SignalKind::interrupt()).ok(),
-            term: signal(SignalKind::terminate()).ok(),
-        }
-    }
-
-    async fn recv(&mut self) -> u8 {
-        async fn on(s: &mut Option<tokio::signal::unix::Signal>) {
-            match s {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        }
-        tokio::select! {
-            _ = on(&mut self.int) => 130,
-            _ = on(&mut self.term) => 143,
-        }
-    }
 }

@@ -193,3 +193,44 @@ fn the_default_region_and_endpoint_fallbacks_apply() {
         "AWS_ENDPOINT_URL_AMPLIFY wins over AWS_ENDPOINT_URL"
     );
 }
+
+#[test]
+fn a_corrupt_or_unreadable_event_payload_is_a_settings_error() {
+    let server = Server::start(Config::default());
+    for (payload, problem) in [
+        (
+            Some("{not json"),
+            "is not JSON (key must be a string at line 1 column 2)",
+        ),
+        (Some("[1, 2]"), "is not a JSON object"),
+        (
+            None,
+            "cannot be read (No such file or directory (os error 2))",
+        ),
+    ] {
+        let mut gh = github(&server, "pull_request", serde_json::json!({}));
+        gh.set("GITHUB_HEAD_REF", "feature/x");
+        let path = gh.dir.path().join("event.json");
+        match payload {
+            Some(text) => std::fs::write(&path, text).unwrap(),
+            None => std::fs::remove_file(&path).unwrap(),
+        }
+        let run = gh.run();
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "::error title=amplify-start-job::GITHUB_EVENT_PATH is {:?}: {problem}; the runner writes this file: make sure no earlier step changed or removed it, or unset GITHUB_EVENT_PATH outside GitHub Actions\n",
+                path.display().to_string()
+            )
+        );
+        assert_eq!(gh.output(), "earlier=kept\n", "no output written");
+    }
+    assert!(server.requests().is_empty(), "no request sent");
+
+    // A local run has no payload at all: that is fine.
+    let mut gh = github(&server, "push", serde_json::json!({}));
+    gh.unset("GITHUB_EVENT_PATH");
+    let run = gh.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -54,6 +54,20 @@ const RECORDED: &[(&str, Vars, &str, &str, &str)] = &[
         "GitLab CI: 78",
     ),
     (
+        // A trigger or API pipeline: no CI_COMMIT_BRANCH, but CI_COMMIT_REF_NAME is the branch.
+        "GitLab CI",
+        &[
+            ("GITLAB_CI", "true"),
+            ("CI_PIPELINE_SOURCE", "trigger"),
+            ("CI_COMMIT_REF_NAME", "release/2024"),
+            ("CI_COMMIT_SHA", "trig9"),
+            ("CI_PIPELINE_ID", "79"),
+        ],
+        "release/2024",
+        "trig9",
+        "GitLab CI: 79",
+    ),
+    (
         "Bitbucket Pipelines",
         &[
             ("CI", "true"),
@@ -276,6 +290,7 @@ fn tag_builds_need_an_explicit_branch() {
             &[
                 ("GITLAB_CI", "true"),
                 ("CI_COMMIT_TAG", "v1.2.0"),
+                ("CI_COMMIT_REF_NAME", "v1.2.0"),
                 ("CI_COMMIT_SHA", "t1"),
             ][..],
         ),

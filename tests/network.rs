@@ -97,6 +97,7 @@ impl Drop for Network {
 
 fn network(server: &Server, dir: &Path) -> Network {
     let port = server.url().rsplit(':').next().unwrap().to_string();
+    need_tool("python3", "the Debian package python3");
     let mut child = Command::new("python3")
         .arg(format!("{ROOT}/tests/proxy/servers.py"))
         .args([port.as_str(), "server.pem", "server.key", "connects.log"])
@@ -177,4 +178,17 @@ fn https_through_a_connect_proxy_with_a_private_ca() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("AWS_CA_BUNDLE is"), "{}", run.stderr);
     assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn ca_bundles_are_not_read_when_no_https_connection_is_made() {
+    let server = Server::start(Config::default());
+    let mut env = base_env(&server);
+    env.insert("AMPLIFY_BRANCH_NAME".into(), "main".into());
+    // Unreadable: reading it would be an error, so a run that passes never read it.
+    env.insert("AWS_CA_BUNDLE".into(), "/nonexistent/ca.pem".into());
+    env.insert("SSL_CERT_FILE".into(), "/nonexistent/ca.pem".into());
+    let run = run_with(&env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(server.jobs().len(), 1);
 }

@@ -56,8 +56,8 @@ proptest! {
         ];
         all.extend(pairs.into_iter().map(|(k, v)| (KEYS[k].to_string(), v)));
         let env = Env::from_pairs(all);
-        let ci = Context::detect(&env);
-        match Settings::from_env(&env, &ci) {
+        let settings = Context::detect(&env).and_then(|ci| Settings::from_env(&env, &ci));
+        match settings {
             Ok(s) => prop_assert!(!s.app_id.is_empty()),
             Err(e) => {
                 let line = e.to_string();

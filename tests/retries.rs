@@ -259,3 +259,44 @@ fn a_signature_refused_for_another_reason_is_not_retried() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(server.requests().len(), 1);
 }
+
+#[test]
+fn an_unreadable_200_is_reconciled_and_the_job_adopted_not_doubled() {
+    let server = Server::start(Config::default());
+    server.push_faults(Op::StartJob, [Fault::ApplyThenCutOff]);
+    let run = run_with(&env(&server), None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(calls(&server, Op::StartJob), 1, "{}", run.stderr);
+    assert_eq!(calls(&server, Op::ListJobs), 1);
+    assert_eq!(server.jobs().len(), 1, "one job, adopted");
+    assert!(
+        run.stderr
+            .contains("StartJob answered something unreadable")
+            && run.stderr.contains("adopting job 1"),
+        "{}",
+        run.stderr
+    );
+    let stdout: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(stdout["jobId"], "1");
+}
+
+#[test]
+fn an_unreadable_200_that_cannot_be_checked_names_the_console_link() {
+    let server = Server::start(Config::default());
+    server.push_faults(Op::StartJob, [Fault::ApplyThenCutOff]);
+    server.always(
+        Op::ListJobs,
+        Fault::error(403, "AccessDeniedException", "not allowed"),
+    );
+    let run = run_with(&env(&server), None);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(calls(&server, Op::StartJob), 1);
+    assert!(
+        run.stderr.contains(
+            "hint: an attempt's answer was lost, so a job may have been started: check the branch's jobs at \
+             https://us-east-1.console.aws.amazon.com/amplify/apps/d1a2b3c4d5e6f7/branches/main/deployments before running again"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -65,7 +65,14 @@ fn a_failed_job_exits_5_naming_the_failed_step() {
     assert_eq!(run.code, 5, "{}", run.stderr);
     let last = run.stderr.lines().last().unwrap();
     assert!(last.starts_with("::error title=amplify-start-job::Amplify job 1 ended FAILED: step BUILD FAILED; logs: https://"), "{last}");
-    assert_eq!(parse_outputs(&gh.output())["job-status"], "FAILED");
+    let outputs = parse_outputs(&gh.output());
+    assert_eq!(outputs["job-status"], "FAILED");
+    // Only the failing step failed; the steps after it never ran.
+    let logs: serde_json::Value = serde_json::from_str(&outputs["step-log-urls"]).unwrap();
+    assert_eq!(
+        logs.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["BUILD"]
+    );
 }
 
 #[test]
@@ -109,9 +116,13 @@ fn a_wait_timeout_exits_6_and_leaves_the_job_running() {
         .set("AMPLIFY_WAIT_TIMEOUT", "50ms");
     let run = gh.run();
     assert_eq!(run.code, 6, "{}", run.stderr);
+    // A limit below the poll interval still looks: once at the start, once at the deadline.
+    assert_eq!(calls(&server, Op::GetJob), 2);
     assert!(
-        run.stderr
-            .contains("gave up waiting for Amplify job 1 after 0s; it is still running: https://"),
+        run.stderr.contains(
+            "gave up waiting for Amplify job 1 after 0s; it is still RUNNING: https://us-east-1.console.aws.amazon.com/amplify/apps/d1a2b3c4d5e6f7/branches/main/deployments/1; \
+             the limit, wait-timeout (AMPLIFY_WAIT_TIMEOUT), is 50ms: raise it (e.g. 45m) to wait longer"
+        ),
         "{}",
         run.stderr
     );
@@ -134,7 +145,11 @@ fn a_wait_timeout_with_cancel_stops_the_job() {
     assert_eq!(run.code, 6, "{}", run.stderr);
     assert_eq!(calls(&server, Op::StopJob), 1);
     assert_eq!(server.jobs()[0].status, "CANCELLING");
-    assert!(run.stderr.contains("and stopped it"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("it was RUNNING, and was stopped"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

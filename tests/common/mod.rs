@@ -204,3 +204,83 @@ pub fn git_repo(dir: &Path, message: &str, epoch: i64) -> String {
     git(&["commit", "-q", "--allow-empty", "-m", message]);
     git(&["rev-parse", "HEAD"]).trim().to_string()
 }
+
+/// The path of `tool` on `PATH`, or a failure in one line naming it and where it comes from
+/// (`scripts/test` installs every one: Debian's as root, PyPI's in its venv).
+pub fn need_tool(tool: &str, from: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("this test needs `{tool}`, from {from}: run scripts/test, which installs it")
+        })
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}
+
+/// True when running as root. Elsewhere the test is skipped with a note, except under CI
+/// (`CI` set, as `.ci/run` runs), where a skip would hide a failure.
+pub fn need_root(what: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what} needs root, and CI must run it"
+    );
+    eprintln!("skipped: {what} needs root");
+    false
+}
+
+/// `python3` with `args`, from `dir`. A missing interpreter or module fails in one line
+/// that says how to get it, never with a traceback.
+pub fn python(args: &[&std::ffi::OsStr], dir: &Path) -> std::process::Output {
+    need_tool("python3", "the Debian package python3");
+    let out = Command::new("python3")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if let Some(m) = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("ModuleNotFoundError: No module named "))
+    {
+        panic!(
+            "python3 has no module {m}: run scripts/test, which installs tests/requirements.txt in a venv under target/"
+        );
+    }
+    out
+}
+
+/// Fails in one line unless python3 can import each of `modules`.
+pub fn need_python_modules(modules: &[&str]) {
+    let code = format!("import {}", modules.join(", "));
+    let out = python(&["-c".as_ref(), code.as_ref()], Path::new("."));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The static release binary for `triple`, which scripts/test builds before the tests.
+pub fn static_binary(triple: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(triple)
+        .join("release/amplify-start-job");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test, which builds it (cargo build --release --target {triple} -p amplify-start-job)",
+        path.display()
+    );
+    path
+}

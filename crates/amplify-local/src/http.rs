@@ -35,7 +35,8 @@ where
 }
 
 const MAX_HEAD: usize = 64 * 1024;
-const MAX_BODY: usize = 1024 * 1024;
+/// The largest body accepted; a larger one is answered 413.
+pub const MAX_BODY: usize = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -88,11 +89,26 @@ impl Response {
     }
 }
 
-/// Reads one request; `Ok(None)` when the peer closed the connection between requests.
+/// Why a request could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// The body (declared, or chunked so far) is larger than the endpoint accepts.
+    TooLarge(usize),
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// Reads one request (a `Content-Length` or a `Transfer-Encoding: chunked` body); `Ok(None)`
+/// when the peer closed the connection between requests.
 pub async fn read_request(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
-) -> std::io::Result<Option<Request>> {
+) -> Result<Option<Request>, ReadError> {
     loop {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut parsed = httparse::Request::new(&mut headers);
@@ -110,21 +126,25 @@ pub async fn read_request(
                         )
                     })
                     .collect();
-                let len = headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                    .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-                    .unwrap_or(0);
-                if len > MAX_BODY {
-                    return Err(invalid("body too large"));
-                }
-                while buf.len() < head_len + len {
-                    if read_more(stream, buf).await? == 0 {
-                        return Err(invalid("connection closed inside a body"));
+                let find = |name: &str| {
+                    headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.trim().to_ascii_lowercase())
+                };
+                buf.drain(..head_len);
+                let body = if find("transfer-encoding").is_some_and(|te| te.ends_with("chunked")) {
+                    read_chunked(stream, buf).await?
+                } else {
+                    let len = find("content-length")
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if len > MAX_BODY {
+                        return Err(ReadError::TooLarge(len));
                     }
-                }
-                let body = buf[head_len..head_len + len].to_vec();
-                buf.drain(..head_len + len);
+                    fill(stream, buf, len).await?;
+                    buf.drain(..len).collect()
+                };
                 return Ok(Some(Request {
                     method,
                     target,
@@ -134,17 +154,66 @@ pub async fn read_request(
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > MAX_HEAD {
-                    return Err(invalid("request head too large"));
+                    return Err(invalid("request head too large").into());
                 }
                 if read_more(stream, buf).await? == 0 {
                     return if buf.is_empty() {
                         Ok(None)
                     } else {
-                        Err(invalid("connection closed inside a request head"))
+                        Err(invalid("connection closed inside a request head").into())
                     };
                 }
             }
-            Err(e) => return Err(invalid(&e.to_string())),
+            Err(e) => return Err(invalid(&e.to_string()).into()),
+        }
+    }
+}
+
+/// Reads until `buf` holds at least `len` bytes.
+async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> std::io::Result<()> {
+    while buf.len() < len {
+        if read_more(stream, buf).await? == 0 {
+            return Err(invalid("connection closed inside a body"));
+        }
+    }
+    Ok(())
+}
+
+/// One CRLF-terminated line from the front of `buf`, without the CRLF.
+async fn line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<String> {
+    loop {
+        if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
+            let line = String::from_utf8_lossy(&buf[..i]).into_owned();
+            buf.drain(..i + 2);
+            return Ok(line);
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(invalid("chunk line too long"));
+        }
+        if read_more(stream, buf).await? == 0 {
+            return Err(invalid("connection closed inside a chunked body"));
+        }
+    }
+}
+
+/// A `Transfer-Encoding: chunked` body, decoded (chunk extensions and trailers dropped).
+async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u8>, ReadError> {
+    let mut body = Vec::new();
+    loop {
+        let size_line = line(stream, buf).await?;
+        let hex = size_line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(hex, 16).map_err(|_| invalid("bad chunk size"))?;
+        if size == 0 {
+            while !line(stream, buf).await?.is_empty() {}
+            return Ok(body);
+        }
+        if body.len() + size > MAX_BODY {
+            return Err(ReadError::TooLarge(body.len() + size));
+        }
+        fill(stream, buf, size + 2).await?;
+        body.extend(buf.drain(..size));
+        if buf.drain(..2).as_slice() != b"\r\n" {
+            return Err(invalid("a chunk does not end with CRLF").into());
         }
     }
 }
@@ -180,6 +249,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        413 => "Payload Too Large",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",

@@ -54,6 +54,11 @@ pub enum Fault {
     Delay(Duration),
     /// Never answer.
     Hang,
+    /// Apply the request (a job is created), then never answer.
+    ApplyThenHang,
+    /// Apply the request, then answer 200 with the first half of the body, as a proxy or a
+    /// dropped connection may leave it.
+    ApplyThenCutOff,
 }
 
 impl Fault {
@@ -179,6 +184,8 @@ struct State {
     next_id: HashMap<(String, String), u64>,
     faults: HashMap<Op, VecDeque<Fault>>,
     always: HashMap<Op, Fault>,
+    /// The `nextToken`s ListJobs issued: app, branch and the offset each resumes at.
+    tokens: HashMap<String, (String, String, usize)>,
 }
 
 pub struct Server {
@@ -284,7 +291,25 @@ async fn accept_loop(listener: TcpListener, config: Arc<Config>, state: Arc<Mute
 
 async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
-    while let Ok(Some(req)) = http::read_request(&mut stream, &mut buf).await {
+    loop {
+        let req = match http::read_request(&mut stream, &mut buf).await {
+            Ok(Some(req)) => req,
+            Ok(None) | Err(http::ReadError::Io(_)) => return,
+            Err(http::ReadError::TooLarge(n)) => {
+                // Answered before the body is read, then the connection is closed.
+                let resp = aws_error(
+                    413,
+                    "PayloadTooLargeException",
+                    &format!(
+                        "Request body of {n} bytes is larger than the {} bytes accepted",
+                        http::MAX_BODY
+                    ),
+                )
+                .header("Connection", "close");
+                let _ = http::write_response(&mut stream, &with_request_id(resp)).await;
+                return;
+            }
+        };
         let close = req
             .header("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
@@ -341,12 +366,22 @@ fn request_id() -> String {
 
 /// An error answered the way AWS rest-json services answer it.
 pub fn aws_error(status: u16, code: &str, message: &str) -> Response {
-    Response::json(status, &json!({ "message": message }))
-        .header(
-            "x-amzn-ErrorType",
-            format!("{code}:http://internal.amazon.com/coral/com.amazonaws.amplify/"),
-        )
-        .header("x-amzn-RequestId", request_id())
+    Response::json(status, &json!({ "message": message })).header(
+        "x-amzn-ErrorType",
+        format!("{code}:http://internal.amazon.com/coral/com.amazonaws.amplify/"),
+    )
+}
+
+/// Every answer carries a request id, as AWS's do: success, error or scripted fault.
+fn with_request_id(resp: Response) -> Response {
+    if resp
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("x-amzn-RequestId"))
+    {
+        return resp;
+    }
+    resp.header("x-amzn-RequestId", request_id())
 }
 
 fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
@@ -371,8 +406,8 @@ fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
     let mut action = decide(req, route, signature, config, &mut s);
     if let Action::Respond(r) | Action::DelayThenRespond(_, r) = &mut action {
         s.requests[idx].status = Some(r.status);
-        r.headers
-            .push(("Date".into(), sigv4::http_date(server_now)));
+        *r = with_request_id(std::mem::replace(r, Response::new(0, "", "")))
+            .header("Date", sigv4::http_date(server_now));
     }
     action
 }
@@ -431,6 +466,15 @@ fn decide(
         }
         Some(Fault::Delay(d)) => Action::DelayThenRespond(d, apply(op, &params, req, config, s)),
         Some(Fault::Hang) => Action::Hang,
+        Some(Fault::ApplyThenCutOff) => {
+            let mut resp = apply(op, &params, req, config, s);
+            resp.body.truncate(resp.body.len() / 2);
+            Action::Respond(resp)
+        }
+        Some(Fault::ApplyThenHang) => {
+            apply(op, &params, req, config, s);
+            Action::Hang
+        }
     }
 }
 
@@ -657,7 +701,6 @@ fn start_job(app: &str, branch: &str, req: &Request, config: &Config, s: &mut St
     }
     let job = new_job(s, config, app, branch, &body);
     Response::json(200, &json!({ "jobSummary": summary(&job, &config.region) }))
-        .header("x-amzn-RequestId", request_id())
 }
 
 fn new_job(s: &mut State, config: &Config, app: &str, branch: &str, body: &Value) -> Job {
@@ -724,6 +767,8 @@ fn steps(job: &Job, region: &str) -> Value {
         "RUNNING" => 1,
         _ => 3,
     };
+    // A failed build ends the job: the steps after it never run.
+    let reached = if job.status == "FAILED" { 1 } else { reached };
     let end = job.end_time.unwrap_or(job.start_time);
     let steps: Vec<Value> = order[..reached]
         .iter()
@@ -752,14 +797,19 @@ fn steps(job: &Job, region: &str) -> Value {
     Value::Array(steps)
 }
 
-fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &State) -> Response {
-    let mut max = 50usize;
+/// The page size when `maxResults` is absent or 0.
+const DEFAULT_PAGE: usize = 50;
+
+fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &mut State) -> Response {
+    let mut max = DEFAULT_PAGE;
     let mut start = 0usize;
     for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = sigv4::percent_decode(v);
         match k {
+            // The model allows 0 to 50; 0 gets the default page, so a token always advances.
             "maxResults" => match v.parse::<usize>() {
+                Ok(0) => max = DEFAULT_PAGE,
                 Ok(n) if n <= 50 => max = n,
                 _ => {
                     return constraint(
@@ -769,7 +819,10 @@ fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &State)
                     );
                 }
             },
-            "nextToken" => start = v.parse().unwrap_or(0),
+            "nextToken" => match s.tokens.get(&v) {
+                Some((a, b, offset)) if a == app && b == branch => start = *offset,
+                _ => return bad_request(format!("Invalid nextToken: {v}")),
+            },
             _ => {}
         }
     }
@@ -785,9 +838,18 @@ fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &State)
         .take(max)
         .map(|j| summary(j, &config.region))
         .collect();
+    let more = start + max < jobs.len();
     let mut out = json!({ "jobSummaries": page });
-    if start + max < jobs.len() {
-        out["nextToken"] = json!((start + max).to_string());
+    if more {
+        let token = format!("{:016x}", request_counter_token(s.tokens.len()));
+        s.tokens
+            .insert(token.clone(), (app.into(), branch.into(), start + max));
+        out["nextToken"] = json!(token);
     }
     Response::json(200, &out)
+}
+
+/// An opaque token: the n-th one issued, scrambled so clients cannot guess offsets.
+fn request_counter_token(n: usize) -> u64 {
+    (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use amplify_local::{Config, Server};
 
-const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED]
+const USAGE: &str =
+    "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED] [--help]
 
 Serves StartJob, GetJob, ListJobs and StopJob on 127.0.0.1, or ADDR (port 0 = any free port).
 Accepts the demo credentials AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY
@@ -19,6 +20,10 @@ fn main() -> ExitCode {
     let mut config = Config::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         match (arg.as_str(), args.next()) {
             ("--port", Some(p)) if p.parse::<u16>().is_ok() => port = p.parse().unwrap(),
             ("--bind", Some(a)) if a.parse::<std::net::IpAddr>().is_ok() => {

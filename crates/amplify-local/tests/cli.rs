@@ -46,3 +46,14 @@ fn refuses_unknown_arguments() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("usage: amplify-local"));
 }
+
+#[test]
+fn help_prints_the_usage_on_stdout_and_exits_0() {
+    let out = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: amplify-local"));
+    assert!(out.stderr.is_empty());
+}

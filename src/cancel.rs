@@ -1,0 +1,90 @@
+//! SIGINT and SIGTERM for the whole run, also as PID 1 of a container.
+//!
+//! The kernel applies no default action to a signal sent to PID 1, so a process that installs
+//! no handler ignores it. `main` installs the handlers first, before anything else, and every
+//! phase that can block (credentials, a request, a backoff, a wait) races its work against
+//! [`Cancel::cancelled`]. A second signal, while a phase finishes what it must (one quick
+//! check for a job, a bounded StopJob), ends the process at once.
+
+use tokio::sync::watch;
+
+/// The exit code of a run ended by SIGINT.
+pub const SIGINT_EXIT: u8 = 130;
+/// The exit code of a run ended by SIGTERM.
+pub const SIGTERM_EXIT: u8 = 143;
+
+/// Whether CI asked the run to stop, and with which exit code (0: not yet).
+#[derive(Clone)]
+pub struct Cancel {
+    rx: watch::Receiver<u8>,
+}
+
+impl Cancel {
+    /// Installs the SIGINT and SIGTERM handlers; call it inside the runtime, which must be
+    /// driven afterwards for them to be seen.
+    pub fn listen() -> Cancel {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (tx, rx) = watch::channel(0u8);
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
+        tokio::spawn(async move {
+            loop {
+                let code = tokio::select! {
+                    _ = recv(&mut int) => SIGINT_EXIT,
+                    _ = recv(&mut term) => SIGTERM_EXIT,
+                };
+                if *tx.borrow() != 0 {
+                    tracing::warn!("a second signal: exiting now");
+                    std::process::exit(i32::from(code));
+                }
+                tracing::warn!("{}: stopping", signal_name(code));
+                tx.send_replace(code);
+            }
+        });
+        Cancel { rx }
+    }
+
+    /// A cancel that never fires: for callers without signals (tests, libraries).
+    pub fn never() -> Cancel {
+        let (tx, rx) = watch::channel(0u8);
+        std::mem::forget(tx);
+        Cancel { rx }
+    }
+
+    /// The exit code, once a signal has come.
+    pub fn code(&self) -> Option<u8> {
+        Some(*self.rx.borrow()).filter(|c| *c != 0)
+    }
+
+    /// Resolves with the exit code when a signal comes (at once if one already came).
+    pub async fn cancelled(&self) -> u8 {
+        let mut rx = self.rx.clone();
+        loop {
+            let code = *rx.borrow_and_update();
+            if code != 0 {
+                return code;
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// `SIGINT` for 130, `SIGTERM` for 143.
+pub fn signal_name(code: u8) -> &'static str {
+    if code == SIGINT_EXIT {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    }
+}
+
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,153 @@
+"""amplify-local as the AWS SDKs see it: botocore's own client, paginator and modelled
+exceptions against the endpoint, plus raw HTTP for what no SDK sends (oversized and chunked
+bodies). Usage: local_endpoint.py ENDPOINT_URL. Prints 'N passed, M failed'; exits 1 on a failure.
+"""
+
+import json
+import socket
+import sys
+from urllib.parse import urlparse
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+ENDPOINT = sys.argv[1]
+APP = "d1a2b3c4d5e6f7"
+CREDS = Credentials("AKIDLOCALAMPLIFY", "local-secret-not-for-aws")
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)))
+
+
+def client():
+    session = botocore.session.get_session()
+    return session.create_client(
+        "amplify",
+        region_name="us-east-1",
+        endpoint_url=ENDPOINT,
+        aws_access_key_id=CREDS.access_key,
+        aws_secret_access_key=CREDS.secret_key,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def request_id(meta):
+    return meta.get("ResponseMetadata", {}).get("RequestId", "")
+
+
+def expect_error(name, shape, call):
+    c = client()
+    try:
+        call(c)
+    except getattr(c.exceptions, shape) as e:
+        check(name + ": " + shape, True)
+        check(name + ": error has a request id", bool(request_id(e.response)), e.response)
+        return e
+    except Exception as e:  # noqa: BLE001 - any other outcome is the failure being checked
+        check(name + ": " + shape, False, repr(e))
+    else:
+        check(name + ": " + shape, False, "no error")
+    return None
+
+
+def raw(head, body_parts):
+    """Sends a request as raw bytes; returns (status, headers, body)."""
+    u = urlparse(ENDPOINT)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(head.encode())
+        for part in body_parts:
+            s.sendall(part)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head_bytes, _, body = data.partition(b"\r\n\r\n")
+    lines = head_bytes.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    return status, headers, body
+
+
+def main():
+    c = client()
+    branch = "feature/paging"
+    started = [c.start_job(appId=APP, branchName=branch, jobType="RELEASE", commitId="c%d" % i) for i in range(57)]
+    check("StartJob has a request id", all(request_id(r) for r in started))
+    job_id = started[-1]["jobSummary"]["jobId"]
+
+    got = c.get_job(appId=APP, branchName=branch, jobId=job_id)
+    check("GetJob has a request id", bool(request_id(got)), got.get("ResponseMetadata"))
+    check("GetJob answers the job", got["job"]["summary"]["jobId"] == job_id)
+
+    listed = c.list_jobs(appId=APP, branchName=branch, maxResults=5)
+    check("ListJobs has a request id", bool(request_id(listed)))
+
+    pages = list(c.get_paginator("list_jobs").paginate(appId=APP, branchName=branch, PaginationConfig={"PageSize": 20}))
+    ids = [j["jobId"] for p in pages for j in p["jobSummaries"]]
+    check("the paginator reads every job once, newest first", ids == [str(i) for i in range(57, 0, -1)], ids)
+    check("pages of at most 20", [len(p["jobSummaries"]) for p in pages] == [20, 20, 17])
+
+    zero = c.list_jobs(appId=APP, branchName=branch, maxResults=0)
+    token = zero.get("nextToken")
+    if token:
+        again = c.list_jobs(appId=APP, branchName=branch, maxResults=0, nextToken=token)
+        first = {j["jobId"] for j in zero["jobSummaries"]}
+        second = {j["jobId"] for j in again["jobSummaries"]}
+        check("maxResults=0: a token advances", again.get("nextToken") != token and not (first & second))
+    else:
+        check("maxResults=0: no token, or one that advances", True)
+    all_zero = list(c.get_paginator("list_jobs").paginate(appId=APP, branchName=branch, PaginationConfig={"PageSize": 0}))
+    check("the paginator ends with maxResults=0", sum(len(p["jobSummaries"]) for p in all_zero) == 57)
+
+    expect_error("maxResults=51", "BadRequestException", lambda c: c.list_jobs(appId=APP, branchName=branch, maxResults=51))
+    expect_error("a nextToken never issued", "BadRequestException", lambda c: c.list_jobs(appId=APP, branchName=branch, nextToken="bm90LWlzc3VlZA"))
+    expect_error("GetJob of an unknown job", "NotFoundException", lambda c: c.get_job(appId=APP, branchName=branch, jobId="999"))
+    expect_error("StartJob RETRY without jobId", "BadRequestException", lambda c: c.start_job(appId=APP, branchName=branch, jobType="RETRY"))
+
+    stopped = c.stop_job(appId=APP, branchName=branch, jobId=job_id)
+    check("StopJob has a request id", bool(request_id(stopped)))
+    check("StopJob answers CANCELLING", stopped["jobSummary"]["status"] == "CANCELLING", stopped["jobSummary"])
+
+    # A body over the limit: 413 with a JSON error and a request id, not a reset.
+    u = urlparse(ENDPOINT)
+    status, headers, body = raw(
+        "POST /apps/%s/branches/main/jobs HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2000000\r\n\r\n" % (APP, u.netloc),
+        [],
+    )
+    check("an oversized body gets 413", status == 413, status)
+    check("413 carries a request id", bool(headers.get("x-amzn-requestid")), headers)
+    try:
+        check("413 has a JSON message", "message" in json.loads(body), body)
+    except ValueError:
+        check("413 has a JSON message", False, body)
+
+    # A chunked body, signed by botocore: read, not taken as empty.
+    payload = json.dumps({"jobType": "RELEASE", "commitId": "chunked"}).encode()
+    url = "%s/apps/%s/branches/main/jobs" % (ENDPOINT, APP)
+    req = AWSRequest(method="POST", url=url, data=payload, headers={"Content-Type": "application/json"})
+    SigV4Auth(CREDS, "amplify", "us-east-1").add_auth(req)
+    head = "POST /apps/%s/branches/main/jobs HTTP/1.1\r\nHost: %s\r\n" % (APP, u.netloc)
+    for k, v in req.headers.items():
+        if k.lower() not in ("content-length", "host"):
+            head += "%s: %s\r\n" % (k, v)
+    head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    half = len(payload) // 2
+    parts = [b"%x\r\n%s\r\n" % (half, payload[:half]), b"%x\r\n%s\r\n" % (len(payload) - half, payload[half:]), b"0\r\n\r\n"]
+    status, headers, body = raw(head, parts)
+    check("a chunked body is read", status == 200 and json.loads(body)["jobSummary"]["commitId"] == "chunked", (status, body))
+
+    passed = sum(results)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    sys.exit(0 if all(results) else 1)
+
+
+main()
