@@ -15,11 +15,17 @@ use serde_json::Value;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn tool(program: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs (pip install -r tests/requirements.txt): {e}"));
+    let out = if program == "python3" {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        python(&args, Path::new(ROOT))
+    } else {
+        need_tool(program, "PyPI (tests/requirements.txt)");
+        Command::new(program)
+            .args(args)
+            .current_dir(ROOT)
+            .output()
+            .unwrap_or_else(|e| panic!("{program} runs: {e}"))
+    };
     (
         out.status.success(),
         format!(
@@ -32,11 +38,17 @@ fn tool(program: &str, args: &[&str]) -> (bool, String) {
 
 /// action.yml as JSON, read by a YAML library (ruamel, which check-jsonschema brings).
 fn action() -> Value {
+    yaml("action.yml")
+}
+
+/// A YAML file (relative to the project, or absolute) as JSON.
+fn yaml(path: &str) -> Value {
     let (ok, text) = tool(
         "python3",
         &[
             "-c",
-            "import json,sys; from ruamel.yaml import YAML; print(json.dumps(YAML(typ='safe').load(open('action.yml'))))",
+            "import json,sys; from ruamel.yaml import YAML; print(json.dumps(YAML(typ='safe').load(open(sys.argv[1]))))",
+            path,
         ],
     );
     assert!(ok, "{text}");
@@ -378,4 +390,60 @@ fn readme_action_and_binary_settings_agree() {
         assert_eq!(first_var, var, "input {input}");
     }
     assert_eq!(env.len(), inputs.len(), "every input is mapped in runs.env");
+}
+
+#[test]
+fn the_release_pins_the_image_by_digest_in_a_valid_action_yml() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("action.yml");
+    std::fs::copy(Path::new(ROOT).join("action.yml"), &copy).unwrap();
+    let digest = "sha256:".to_string() + &"0123456789abcdef".repeat(4);
+    let reference = format!("ghcr.io/org/amplify-start-job@{digest}");
+    let pin = |r: &str| {
+        Command::new(format!("{ROOT}/scripts/pin-image"))
+            .args([r, copy.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let out = pin(&reference);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pinned = yaml(copy.to_str().unwrap());
+    assert_eq!(pinned["runs"]["image"], format!("docker://{reference}"));
+    assert_eq!(
+        pinned["runs"]["env"],
+        action()["runs"]["env"],
+        "only the image changed"
+    );
+    let (ok, text) = tool(
+        "check-jsonschema",
+        &[
+            "--builtin-schema",
+            "vendor.github-actions",
+            copy.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{text}");
+
+    // A tag, or a digest of the wrong length, is refused and the file left alone.
+    let before = std::fs::read_to_string(&copy).unwrap();
+    for bad in [
+        "ghcr.io/org/amplify-start-job:v1",
+        "ghcr.io/org/x@sha256:abc",
+    ] {
+        let out = pin(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is not an image reference by digest")
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), before);
+
+    // The release workflow is what runs the rewrite, with the digest it just pushed.
+    let release = std::fs::read_to_string(format!("{ROOT}/.github/workflows/release.yml")).unwrap();
+    assert!(release.contains(r#"scripts/pin-image "$IMAGE@$DIGEST" action.yml"#));
+    assert!(release.contains("DIGEST: ${{ steps.image.outputs.digest }}"));
 }

@@ -1,6 +1,6 @@
 //! The static release binary runs in an empty root, as in a `scratch` image: no libc, no CA
-//! files, nothing from the host. `.ci/run` builds it (musl) first and, as root, requires this
-//! test to run; elsewhere it is skipped with a note when the binary, root or chroot is missing.
+//! files, nothing from the host. scripts/test builds it (musl) first; chroot needs root, so
+//! elsewhere the test is skipped with a note, and under CI it must run.
 
 mod common;
 
@@ -9,48 +9,17 @@ use std::process::Command;
 
 use common::*;
 
-fn static_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("AMPLIFY_STATIC_BINARY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/target/x86_64-unknown-linux-musl/release/amplify-start-job"
-            ))
-        });
-    path.exists().then_some(path)
-}
-
 #[test]
 fn the_static_binary_starts_a_job_from_an_empty_root() {
-    // `.ci/run` sets this where it runs as root: there a skip would hide a failure.
-    let in_ci = std::env::var_os("AMPLIFY_REQUIRE_EMPTY_ROOT").is_some();
-    let Some(binary) = static_binary() else {
-        assert!(
-            !in_ci,
-            "CI builds the static binary first: cargo build --release --target x86_64-unknown-linux-musl"
-        );
-        eprintln!(
-            "skipped: no static binary (cargo build --release --target x86_64-unknown-linux-musl)"
-        );
+    if !need_root("chroot") {
         return;
-    };
+    }
+    let binary = static_binary("x86_64-unknown-linux-musl");
     let chroot = ["/usr/sbin/chroot", "/usr/bin/chroot"]
         .into_iter()
         .map(PathBuf::from)
-        .find(|p| p.exists());
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let (Some(chroot), true) = (chroot, is_root) else {
-        assert!(
-            !in_ci,
-            "AMPLIFY_REQUIRE_EMPTY_ROOT is set: root and chroot are needed"
-        );
-        eprintln!("skipped: needs root and chroot");
-        return;
-    };
+        .find(|p| p.exists())
+        .expect("chroot, from the Debian package coreutils");
 
     let root = tempfile::tempdir().unwrap();
     std::fs::copy(&binary, root.path().join("amplify-start-job")).unwrap();

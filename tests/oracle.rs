@@ -99,11 +99,7 @@ fn botocore_agrees_with_every_request_we_send() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/oracle/botocore_check.py"
     );
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .arg(&file)
-        .output()
-        .expect("python3 runs (pip install -r tests/requirements.txt)");
+    let out = python(&[script.as_ref(), file.as_os_str()], dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

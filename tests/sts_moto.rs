@@ -24,6 +24,7 @@ impl Moto {
     /// Starts moto and returns once it listens (its first line is its URL).
     fn start() -> Arc<Moto> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/sts_server.py");
+        need_python_modules(&["moto"]);
         let mut child = Command::new("python3")
             .arg(script)
             .stdin(Stdio::piped())
