@@ -7,11 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use common::*;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// A test CA and a certificate for `amplify.test` signed by it, made with openssl.
 fn certificates(dir: &Path) {
@@ -97,15 +95,11 @@ impl Drop for Network {
 
 fn network(server: &Server, dir: &Path) -> Network {
     let port = server.url().rsplit(':').next().unwrap().to_string();
-    need_tool("python3", "the Debian package python3");
-    let mut child = Command::new("python3")
-        .arg(format!("{ROOT}/tests/proxy/servers.py"))
-        .args([port.as_str(), "server.pem", "server.key", "connects.log"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = python_server(
+        "proxy/servers.py",
+        &[port.as_str(), "server.pem", "server.key", "connects.log"],
+        dir,
+    );
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut next_port = |name: &str| -> u16 {
         let line = lines.next().unwrap().unwrap();

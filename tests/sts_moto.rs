@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout};
 use std::sync::{Arc, Mutex};
 
 use amplify_local::{DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY, Key};
@@ -23,15 +23,8 @@ struct Moto {
 impl Moto {
     /// Starts moto and returns once it listens (its first line is its URL).
     fn start() -> Arc<Moto> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/sts_server.py");
         need_python_modules(&["moto"]);
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs moto (pip install -r tests/requirements.txt)");
+        let mut child = python_server("moto/sts_server.py", &[], std::path::Path::new("."));
         let stdin = child.stdin.take().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut url = String::new();

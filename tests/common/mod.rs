@@ -284,3 +284,22 @@ pub fn static_binary(triple: &str) -> PathBuf {
     );
     path
 }
+
+/// A Python helper server of the tests (`tests/<script>`), from `dir`: stdin and stdout piped
+/// (it announces readiness on stdout; tests wait on those lines, never on a timer).
+pub fn python_server(script: &str, args: &[&str], dir: &Path) -> std::process::Child {
+    need_tool("python3", "the Debian package python3");
+    Command::new("python3")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(script),
+        )
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 starts")
+}
