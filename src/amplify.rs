@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credentials::Resolved;
-use crate::net::{Http, TlsError, error_chain, host_header, sigv4_headers};
+use crate::net::{Http, TlsError, error_chain, host_header};
+use crate::signing::sigv4_headers;
 
 /// The `StartJob` body: exactly the members that are set.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -525,7 +526,7 @@ pub fn parse_error(status: u16, error_type: Option<&str>, body: &[u8]) -> (Strin
         if text.is_empty() {
             "(empty body)".into()
         } else {
-            crate::settings::truncate_chars(&text, 200).0
+            crate::env::truncate_chars(&text, 200).0
         }
     });
     (code, message)

@@ -7,7 +7,17 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::settings::{Env, SettingsError, Sourced, parse_time};
+use crate::env::{Env, Name, SettingsError, Sourced, parse_time, show};
+
+/// The branch and commit settings: given, they win over the CI, and git is not asked.
+pub const BRANCH_NAME: Name = Name {
+    var: "AMPLIFY_BRANCH_NAME",
+    input: "branch-name",
+};
+pub const COMMIT_ID: Name = Name {
+    var: "AMPLIFY_COMMIT_ID",
+    input: "commit-id",
+};
 
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -67,8 +77,8 @@ impl Context {
             return;
         };
         let untold = |e: &String| !e.contains("tag");
-        let given = |name: crate::settings::Name| env.get(name.var).is_some();
-        if matches!(&self.branch, Err(e) if untold(e)) && !given(crate::settings::BRANCH_NAME) {
+        let given = |name: Name| env.get(name.var).is_some();
+        if matches!(&self.branch, Err(e) if untold(e)) && !given(BRANCH_NAME) {
             if let Some(b) = git(&dir, &["symbolic-ref", "-q", "--short", "HEAD"]) {
                 self.branch = Ok(Sourced {
                     value: b,
@@ -78,7 +88,7 @@ impl Context {
                 e.push_str(" and git finds no branch checked out here");
             }
         }
-        if self.commit_id.is_none() && !given(crate::settings::COMMIT_ID) {
+        if self.commit_id.is_none() && !given(COMMIT_ID) {
             self.commit_id =
                 git(&dir, &["rev-parse", "-q", "--verify", "HEAD^{commit}"]).map(|c| Sourced {
                     value: c,
@@ -159,7 +169,7 @@ fn github(env: &Env) -> Result<Context, SettingsError> {
         Err(format!(
             "not set, and this run is for {} {}, not a branch",
             env.get("GITHUB_REF_TYPE").unwrap_or("ref"),
-            crate::settings::show(env.get("GITHUB_REF_NAME").unwrap_or("(unknown)"))
+            show(env.get("GITHUB_REF_NAME").unwrap_or("(unknown)"))
         ))
     };
 
@@ -419,7 +429,7 @@ fn from_table(ci: &Ci, env: &Env) -> Context {
         (_, Some((var, t))) => Err(format!(
             "not set, and this {} run is for tag {} ({var}), not a branch",
             ci.name,
-            crate::settings::show(&t)
+            show(&t)
         )),
         (None, None) => Err(format!("{} gave no branch", ci.name)),
     };

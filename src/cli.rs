@@ -2,7 +2,7 @@
 //! sets the setting's environment variable for this run, so flags win over the environment,
 //! which wins over the CI context; every value is then checked like any other setting.
 
-use crate::settings::{Env, SettingsError};
+use crate::env::{Env, SettingsError};
 
 /// One setting as `--help` shows it.
 pub struct Setting {

@@ -2,9 +2,9 @@
 
 use crate::amplify::ApiError;
 use crate::credentials::CredentialsError;
+use crate::env::SettingsError;
 use crate::net::TlsError;
 use crate::retry::{Class, RetryError, classify};
-use crate::settings::SettingsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,8 +1,20 @@
 //! amplify-start-job: start an AWS Amplify Hosting job from CI.
 //!
-//! The modules read like the pipeline: [`settings`] and [`ci`] -> [`credentials`] ->
-//! [`amplify`] (request, signing, over [`net`]) -> [`retry`] -> [`wait`] -> [`report`]
-//! (outputs). Only the binary prints, apart from GitHub's workflow commands.
+//! The modules read like the pipeline: [`settings`] (the [`job`] and each part's own) and
+//! [`ci`] -> [`credentials`] -> [`amplify`] (requests over [`net`], signed by [`signing`]) ->
+//! [`retry`] -> [`wait`] -> [`report`] (outputs). Only the binary prints, apart from the
+//! workflow commands of [`runner`].
+//!
+//! Layers, from the ground up: a module uses only modules of lower layers (`tests/layers.rs`
+//! checks it), and this crate root composes them all.
+//! - layer 0: env, runner, signing, random, cancel
+//! - layer 1: net, ci
+//! - layer 2: cli, credentials, job
+//! - layer 3: amplify
+//! - layer 4: retry
+//! - layer 5: wait
+//! - layer 6: report
+//! - layer 7: settings, error
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 // At most one error per run, on the way out: its size costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
@@ -12,29 +24,27 @@ pub mod cancel;
 pub mod ci;
 pub mod cli;
 pub mod credentials;
+pub mod env;
 pub mod error;
+pub mod job;
 pub mod net;
+pub mod random;
 pub mod report;
 pub mod retry;
+pub mod runner;
 pub mod settings;
+pub mod signing;
 pub mod wait;
 
+pub use env::Env;
 pub use error::{Error, exit_code};
-pub use settings::Env;
 
 use amplify::{Client, StartJobBody, Target};
 use cancel::Cancel;
-use report::{Outcome, untrusted};
+use report::Outcome;
 use retry::RetryError;
+use runner::untrusted;
 use settings::Settings;
-
-/// 64 random bits. RandomState is seeded from the OS's random source, without a dependency.
-pub(crate) fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(0);
-    h.finish()
-}
 
 /// Everything a start needs, checked and resolved; nothing sent to Amplify yet.
 struct Prepared {
@@ -49,23 +59,24 @@ async fn prepare(env: &Env) -> Result<Prepared, Error> {
     // Credentials first: on GitHub their secrets are masked before anything else is printed.
     let http = net::Http::new(settings.request_timeout, settings.ca_bundles.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
-    log_plan(&ci, &settings);
+    log_plan(&ci, &settings.job);
 
+    let job = &settings.job;
     let body = StartJobBody {
-        job_type: settings.job_type.as_str().to_string(),
-        job_id: settings.job_id.clone(),
-        job_reason: settings.job_reason.clone(),
-        commit_id: settings.commit_id.as_ref().map(|c| c.value.clone()),
-        commit_message: settings.commit_message.as_ref().map(|c| c.value.clone()),
-        commit_time: settings.commit_time.as_ref().map(|c| c.value),
+        job_type: job.job_type.as_str().to_string(),
+        job_id: job.job_id.clone(),
+        job_reason: job.job_reason.clone(),
+        commit_id: job.commit.id.as_ref().map(|c| c.value.clone()),
+        commit_message: job.commit.message.as_ref().map(|c| c.value.clone()),
+        commit_time: job.commit.time.as_ref().map(|c| c.value),
     };
     let target = Target {
-        region: settings.region.clone(),
-        app_id: settings.app_id.clone(),
-        branch: settings.branch.value.clone(),
+        region: job.region.clone(),
+        app_id: job.app_id.clone(),
+        branch: job.branch.value.clone(),
     };
     let client = Client::new(
-        settings.endpoint.clone(),
+        job.endpoint.clone(),
         http,
         std::sync::Arc::new(credentials),
         target,
@@ -154,19 +165,16 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Outcome, Error> {
 }
 
 fn outcome(settings: &Settings, summary: amplify::JobSummary) -> Outcome {
-    let job_url = amplify::console_url(
-        &settings.region,
-        &settings.app_id,
-        &settings.branch.value,
-        &summary.job_id,
-    );
+    let job = &settings.job;
+    let job_url =
+        amplify::console_url(&job.region, &job.app_id, &job.branch.value, &summary.job_id);
     Outcome {
-        app_id: settings.app_id.clone(),
-        branch: settings.branch.value.clone(),
+        app_id: job.app_id.clone(),
+        branch: job.branch.value.clone(),
         summary,
         job_url,
         waited: None,
-        format: settings.output_format,
+        format: settings.outputs.format,
     }
 }
 
@@ -200,34 +208,35 @@ fn interrupted_start(
     }
 }
 
-fn log_plan(ci: &ci::Context, s: &Settings) {
+fn log_plan(ci: &ci::Context, job: &job::Job) {
     if let Some(p) = ci.provider {
         tracing::info!("CI: {p}");
     }
-    for w in &s.warnings {
+    for w in &job.warnings {
         tracing::warn!("{w}");
     }
     tracing::info!(
         "starting a {} job for app {} branch {} (from {}) in {}",
-        s.job_type.as_str(),
-        s.app_id,
-        untrusted(&s.branch.value),
-        s.branch.from,
-        s.region
+        job.job_type.as_str(),
+        job.app_id,
+        untrusted(&job.branch.value),
+        job.branch.from,
+        job.region
     );
-    if let Some(c) = &s.commit_id {
+    if let Some(c) = &job.commit.id {
         tracing::info!("commit {} (from {})", untrusted(&c.value), c.from);
     }
-    if let Some(m) = &s.commit_message {
+    if let Some(m) = &job.commit.message {
         tracing::debug!("commit message (from {}): {}", m.from, untrusted(&m.value));
     }
-    if let Some(t) = &s.commit_time {
+    if let Some(t) = &job.commit.time {
         tracing::debug!("commit time {} (from {})", t.value, t.from);
     }
-    tracing::debug!("endpoint {}", s.endpoint);
+    tracing::debug!("endpoint {}", job.endpoint);
 }
 
-fn write_outputs(s: &Settings, o: &Outcome) -> Result<(), Error> {
+fn write_outputs(settings: &Settings, o: &Outcome) -> Result<(), Error> {
+    let s = &settings.outputs;
     let started = format!("job {} at {}", o.summary.job_id, o.job_url);
     if let Some(path) = &s.github_output {
         report::append_outputs(path, &o.outputs()).map_err(|source| Error::Output {

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use amplify_start_job::cancel::Cancel;
 use amplify_start_job::cli::{self, Command};
-use amplify_start_job::report::{escape_data, untrusted};
+use amplify_start_job::runner::{escape_data, untrusted};
 use amplify_start_job::{Env, Error, dry_run, exit_code, run};
 
 fn main() -> ExitCode {

@@ -1,15 +1,13 @@
-//! The one HTTP client of a run, shared by the Amplify API and every credential endpoint, and
-//! the SigV4 signing both the Amplify API and STS `AssumeRole` use.
+//! The one HTTP client of a run, shared by the Amplify API and every credential endpoint:
+//! proxies, CA bundles, and which hosts are reached directly.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
 use reqwest::Url;
 
-use crate::credentials::Credentials;
+use crate::env::{Env, SettingsError};
 
 pub const USER_AGENT: &str = concat!("amplify-start-job/", env!("CARGO_PKG_VERSION"));
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,6 +96,15 @@ impl Http {
     }
 }
 
+/// The CA bundles `AWS_CA_BUNDLE` and `SSL_CERT_FILE` name, by the variable naming each; they
+/// are read only when an HTTPS client is built.
+pub fn ca_bundles(env: &Env) -> Vec<(&'static str, PathBuf)> {
+    ["AWS_CA_BUNDLE", "SSL_CERT_FILE"]
+        .into_iter()
+        .filter_map(|var| Some((var, PathBuf::from(env.get(var)?))))
+        .collect()
+}
+
 /// The certificates of the CA bundles, each file read once even when both variables name it.
 fn extra_roots(bundles: &[(&'static str, PathBuf)]) -> Result<Vec<reqwest::Certificate>, TlsError> {
     let mut read: Vec<PathBuf> = Vec::new();
@@ -117,7 +124,7 @@ fn extra_roots(bundles: &[(&'static str, PathBuf)]) -> Result<Vec<reqwest::Certi
 fn ca_bundle(var: &str, path: &Path) -> Result<Vec<reqwest::Certificate>, TlsError> {
     let bad = |problem: String| {
         TlsError::Bundle(
-            crate::settings::SettingsError::new(
+            SettingsError::new(
                 var,
                 None,
                 Some(&path.display().to_string()),
@@ -168,46 +175,6 @@ fn builder(request_timeout: Duration) -> reqwest::ClientBuilder {
         .timeout(request_timeout)
 }
 
-/// The headers SigV4 adds (`authorization`, `x-amz-date`, `x-amz-security-token`) for a
-/// request with `headers` (which must include `host`) and `body`.
-#[allow(clippy::too_many_arguments)]
-pub fn sigv4_headers(
-    credentials: &Credentials,
-    region: &str,
-    service: &str,
-    time: SystemTime,
-    method: &str,
-    url: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> Result<Vec<(&'static str, String)>, String> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let signable = SignableRequest::new(
-        method,
-        url,
-        headers.iter().map(|(n, v)| (*n, v.as_str())),
-        SignableBody::Bytes(body),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
-    let (headers, _) = instructions.into_parts();
-    Ok(headers
-        .into_iter()
-        .map(|h| (h.name(), h.value().to_string()))
-        .collect())
-}
-
 /// `host[:port]` as the `Host` header carries it.
 pub fn host_header(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
@@ -237,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_bundle_named_twice_is_read_once_and_a_bad_one_names_its_variable() {
-        let dir = std::env::temp_dir().join(format!("ca-{}", crate::random_u64()));
+        let dir = std::env::temp_dir().join(format!("ca-{}", crate::random::random_u64()));
         std::fs::create_dir_all(&dir).unwrap();
         let pem = dir.join("ca.pem");
         std::fs::write(&pem, format!("{TEST_CA}{TEST_CA}")).unwrap();

@@ -2,11 +2,14 @@
 //! commands made safe for untrusted text.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::amplify::{JobSummary, Step};
+use crate::env::{Env, SettingsError, show_duration};
+use crate::random::random_u64;
+use crate::runner::untrusted;
 use crate::wait::{Ending, Waited};
 
 /// What a started job reports.
@@ -32,6 +35,103 @@ pub enum OutputFormat {
     Dotenv,
     /// `job-id: ...` lines, for people.
     Text,
+}
+
+/// Where the outputs go, checked before anything is sent: nothing is written then.
+#[derive(Debug, Clone, Default)]
+pub struct OutputSettings {
+    /// `GITHUB_OUTPUT`, appended to.
+    pub github_output: Option<PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`, appended to.
+    pub github_step_summary: Option<PathBuf>,
+    /// `AMPLIFY_OUTPUT_FILE`: the outputs as a dotenv file, replaced at each run.
+    pub output_file: Option<PathBuf>,
+    /// `AMPLIFY_OUTPUT_FORMAT`: what stdout carries.
+    pub format: OutputFormat,
+}
+
+impl OutputSettings {
+    pub fn from_env(env: &Env) -> Result<OutputSettings, SettingsError> {
+        let output_file = dotenv_file(env.get("AMPLIFY_OUTPUT_FILE"))?;
+        let format = OutputFormat::from_env(env)?;
+        Ok(OutputSettings {
+            github_output: writable(env.get("GITHUB_OUTPUT"), "GITHUB_OUTPUT")?,
+            github_step_summary: writable(env.get("GITHUB_STEP_SUMMARY"), "GITHUB_STEP_SUMMARY")?,
+            output_file,
+            format,
+        })
+    }
+}
+
+impl OutputFormat {
+    fn from_env(env: &Env) -> Result<OutputFormat, SettingsError> {
+        let value = env.get("AMPLIFY_OUTPUT_FORMAT");
+        match value.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("json") => Ok(OutputFormat::Json),
+            Some("dotenv") => Ok(OutputFormat::Dotenv),
+            Some("text") => Ok(OutputFormat::Text),
+            Some(_) => Err(SettingsError::new(
+                "AMPLIFY_OUTPUT_FORMAT",
+                None,
+                value,
+                "not an output format",
+                "use json, dotenv or text",
+            )),
+        }
+    }
+}
+
+/// Checks the dotenv file can be written, without creating or changing it.
+fn dotenv_file(path: Option<&str>) -> Result<Option<PathBuf>, SettingsError> {
+    let Some(p) = path else { return Ok(None) };
+    let path = PathBuf::from(p);
+    let bad = |problem: String| {
+        SettingsError::new(
+            "AMPLIFY_OUTPUT_FILE",
+            None,
+            Some(p),
+            &problem,
+            "point it at a file in an existing, writable directory, e.g. amplify.env",
+        )
+    };
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => return Err(bad("a directory".into())),
+        Ok(m) if m.permissions().readonly() => return Err(bad("read-only".into())),
+        Ok(_) => return Ok(Some(path)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(bad(e.to_string())),
+        Err(_) => {}
+    }
+    let parent = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::metadata(&parent) {
+        Ok(m) if m.is_dir() && !m.permissions().readonly() => Ok(Some(path)),
+        Ok(_) => Err(bad(format!(
+            "{} is not a writable directory",
+            parent.display()
+        ))),
+        Err(e) => Err(bad(format!("its directory {}: {e}", parent.display()))),
+    }
+}
+
+/// Checks an output file can be appended to, without writing anything to it.
+fn writable(path: Option<&str>, var: &str) -> Result<Option<PathBuf>, SettingsError> {
+    let Some(p) = path else { return Ok(None) };
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(p)
+        .map_err(|e| {
+            SettingsError::new(
+                var,
+                None,
+                Some(p),
+                &format!("cannot be opened for appending ({e})"),
+                "the runner sets it; unset it outside GitHub Actions or point it at a writable file",
+            )
+        })?;
+    Ok(Some(PathBuf::from(p)))
 }
 
 impl Outcome {
@@ -287,49 +387,7 @@ pub fn append(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 fn random_hex() -> String {
-    format!("{:016x}{:016x}", crate::random_u64(), crate::random_u64())
-}
-
-/// Escapes the data of a workflow command (`%`, CR, LF), as @actions/core does, so a value
-/// stays on one line and cannot start a command of its own.
-pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// One line of untrusted text for a log: control characters escaped, so it stays one line; a
-/// leading `::` (the runner reads `::command::` only at a line's start) and `##[` anywhere (the
-/// legacy command syntax) broken by a zero-width space. `::` inside, as in an ARN, stays intact.
-pub fn untrusted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    let out = out.replace("##[", "#\u{200b}#[");
-    let body = out.trim_start();
-    if body.starts_with("::") {
-        let indent = out.len() - body.len();
-        format!("{}:\u{200b}{}", &out[..indent], &body[1..])
-    } else {
-        out
-    }
-}
-
-/// A duration as the settings take it: `50ms`, `90s`, `30m`, `2h`.
-pub fn show_duration(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    match ms {
-        _ if ms % 3_600_000 == 0 && ms > 0 => format!("{}h", ms / 3_600_000),
-        _ if ms % 60_000 == 0 && ms > 0 => format!("{}m", ms / 60_000),
-        _ if ms % 1000 == 0 => format!("{}s", ms / 1000),
-        _ => format!("{ms}ms"),
-    }
+    format!("{:016x}{:016x}", random_u64(), random_u64())
 }
 
 #[cfg(test)]
@@ -349,18 +407,6 @@ mod tests {
             "AMPLIFY_JOB_ID=42\nAMPLIFY_JOB_URL='https://x/a?b=c'\n\
              AMPLIFY_STEP_LOG_URLS='{\"BUILD\":\"https://l\"}'\nAMPLIFY_COMMIT_ID=\"it's odd\"\n"
         );
-    }
-
-    #[test]
-    fn untrusted_text_is_one_inert_line() {
-        assert_eq!(untrusted("a\n::add-mask::x"), "a\\n::add-mask::x");
-        assert_eq!(untrusted("  ::add-mask::x"), "  :\u{200b}:add-mask::x");
-        assert_eq!(untrusted("x ##[error]y"), "x #\u{200b}#[error]y");
-        assert_eq!(
-            untrusted("arn:aws:iam::123456789012:role/r"),
-            "arn:aws:iam::123456789012:role/r"
-        );
-        assert_eq!(escape_data("50%\nx"), "50%25%0Ax");
     }
 
     #[test]

@@ -13,7 +13,27 @@ use tokio::time::Instant;
 
 use crate::amplify::{ApiError, Client, JobSummary, StartJobBody};
 use crate::cancel::Cancel;
-use crate::report::untrusted;
+use crate::env::{Env, Name, SettingsError, duration};
+use crate::runner::untrusted;
+
+pub const MAX_ATTEMPTS: Name = Name {
+    var: "AMPLIFY_MAX_ATTEMPTS",
+    input: "max-attempts",
+};
+pub const RETRY_TIMEOUT: Name = Name {
+    var: "AMPLIFY_RETRY_TIMEOUT",
+    input: "retry-timeout",
+};
+pub const RETRY_BASE_DELAY: Name = Name {
+    var: "AMPLIFY_RETRY_BASE_DELAY",
+    input: "retry-base-delay",
+};
+pub const REQUEST_TIMEOUT: Name = Name {
+    var: "AMPLIFY_REQUEST_TIMEOUT",
+    input: "request-timeout",
+};
+/// The limit of one attempt, from connecting to the last byte of the answer.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
@@ -33,6 +53,58 @@ impl Default for Policy {
             max_delay: Duration::from_secs(20),
         }
     }
+}
+
+impl Policy {
+    /// `AMPLIFY_MAX_ATTEMPTS` (else `AWS_MAX_ATTEMPTS`), `AMPLIFY_RETRY_TIMEOUT` and
+    /// `AMPLIFY_RETRY_BASE_DELAY`, checked.
+    pub fn from_env(env: &Env) -> Result<Policy, SettingsError> {
+        let defaults = Policy::default();
+        let given = env
+            .get(MAX_ATTEMPTS.var)
+            .map(|v| (MAX_ATTEMPTS.var, v))
+            .or_else(|| env.get("AWS_MAX_ATTEMPTS").map(|v| ("AWS_MAX_ATTEMPTS", v)));
+        let max_attempts = match given {
+            None => defaults.max_attempts,
+            Some((var, v)) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError::new(
+                        var,
+                        Some(MAX_ATTEMPTS.input),
+                        Some(v),
+                        "not a whole number from 1 to 100",
+                        "set the total number of attempts, e.g. 8 (1 means no retries)",
+                    ));
+                }
+            },
+        };
+        Ok(Policy {
+            max_attempts,
+            timeout: duration(env.get(RETRY_TIMEOUT.var), RETRY_TIMEOUT, defaults.timeout)?,
+            base_delay: duration(
+                env.get(RETRY_BASE_DELAY.var),
+                RETRY_BASE_DELAY,
+                defaults.base_delay,
+            )?,
+            max_delay: defaults.max_delay,
+        })
+    }
+}
+
+/// `AMPLIFY_REQUEST_TIMEOUT`: the limit of one attempt (and of each credential request).
+pub fn request_timeout(env: &Env) -> Result<Duration, SettingsError> {
+    let value = env.get(REQUEST_TIMEOUT.var);
+    let timeout = duration(value, REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT)?;
+    if timeout.is_zero() {
+        return Err(SettingsError::of(
+            REQUEST_TIMEOUT,
+            value,
+            "an attempt needs some time",
+            "set a positive duration such as 30s",
+        ));
+    }
+    Ok(timeout)
 }
 
 /// How far back a job may have started and still be ours: a job's `startTime` is the
@@ -249,19 +321,32 @@ impl Attempts<'_> {
                 return Err(self.gave_up(attempts, first, err, earlier_unsure));
             }
             let ceiling = schedule.next().unwrap_or(policy.max_delay);
-            let (delay, why) = match retry_after(&err) {
-                Some(ra) => (ra, " (Retry-After)"),
-                None => (full_jitter(ceiling), ""),
-            };
-            let delay = delay.min(remaining);
-            tracing::warn!(
-                "attempt {attempts} of {} failed: {}; retrying in {:.1}s{why}",
-                policy.max_attempts,
-                untrusted(&short(&err)),
-                delay.as_secs_f64()
-            );
+            let delay = self.delay(attempts, &err, ceiling, remaining);
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// The wait before the next attempt, logged: `Retry-After` when AWS gave one, else a
+    /// jittered draw below `ceiling`; never past the `remaining` time budget.
+    fn delay(
+        &self,
+        attempts: u32,
+        err: &ApiError,
+        ceiling: Duration,
+        remaining: Duration,
+    ) -> Duration {
+        let (delay, why) = match retry_after(err) {
+            Some(ra) => (ra, " (Retry-After)"),
+            None => (full_jitter(ceiling), ""),
+        };
+        let delay = delay.min(remaining);
+        tracing::warn!(
+            "attempt {attempts} of {} failed: {}; retrying in {:.1}s{why}",
+            self.policy.max_attempts,
+            untrusted(&short(err)),
+            delay.as_secs_f64()
+        );
+        delay
     }
 
     fn gave_up(&self, attempts: u32, first: Instant, last: ApiError, unsure: bool) -> RetryError {
@@ -313,7 +398,7 @@ fn short(err: &ApiError) -> String {
         } => {
             format!(
                 "{operation}: {code} (HTTP {status}): {}",
-                crate::settings::truncate_chars(message, 200).0
+                crate::env::truncate_chars(message, 200).0
             )
         }
         other => other.to_string(),
@@ -322,7 +407,7 @@ fn short(err: &ApiError) -> String {
 
 /// A uniform draw in `[0, ceiling]`.
 fn full_jitter(ceiling: Duration) -> Duration {
-    let fraction = (crate::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let fraction = (crate::random::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
     ceiling.mul_f64(fraction)
 }
 

@@ -8,8 +8,9 @@ use tokio::time::Instant;
 
 use crate::amplify::{ApiError, Client, Job};
 use crate::cancel::Cancel;
-use crate::report::untrusted;
+use crate::env::{Env, Name, SettingsError, boolean, duration};
 use crate::retry::{Class, classify};
+use crate::runner::untrusted;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WaitSettings {
@@ -17,6 +18,60 @@ pub struct WaitSettings {
     pub poll_interval: Duration,
     pub cancel_on_timeout: bool,
     pub cancel_on_abort: bool,
+}
+
+pub const WAIT: Name = Name {
+    var: "AMPLIFY_WAIT",
+    input: "wait",
+};
+pub const WAIT_TIMEOUT: Name = Name {
+    var: "AMPLIFY_WAIT_TIMEOUT",
+    input: "wait-timeout",
+};
+pub const POLL_INTERVAL: Name = Name {
+    var: "AMPLIFY_POLL_INTERVAL",
+    input: "poll-interval",
+};
+pub const CANCEL_ON_TIMEOUT: Name = Name {
+    var: "AMPLIFY_CANCEL_ON_TIMEOUT",
+    input: "cancel-on-timeout",
+};
+pub const CANCEL_ON_ABORT: Name = Name {
+    var: "AMPLIFY_CANCEL_ON_ABORT",
+    input: "cancel-on-abort",
+};
+
+impl WaitSettings {
+    /// `None` unless `AMPLIFY_WAIT=true`; the stop-on booleans are checked either way.
+    pub fn from_env(env: &Env) -> Result<Option<WaitSettings>, SettingsError> {
+        let cancel_on_timeout = || boolean(env.get(CANCEL_ON_TIMEOUT.var), CANCEL_ON_TIMEOUT);
+        let cancel_on_abort = || boolean(env.get(CANCEL_ON_ABORT.var), CANCEL_ON_ABORT);
+        if !boolean(env.get(WAIT.var), WAIT)? {
+            cancel_on_timeout()?;
+            cancel_on_abort()?;
+            return Ok(None);
+        }
+        let poll_value = env.get(POLL_INTERVAL.var);
+        let poll_interval = duration(poll_value, POLL_INTERVAL, Duration::from_secs(5))?;
+        if poll_interval.is_zero() {
+            return Err(SettingsError::of(
+                POLL_INTERVAL,
+                poll_value,
+                "polls need an interval",
+                "set a positive duration such as 5s",
+            ));
+        }
+        Ok(Some(WaitSettings {
+            timeout: duration(
+                env.get(WAIT_TIMEOUT.var),
+                WAIT_TIMEOUT,
+                Duration::from_secs(30 * 60),
+            )?,
+            poll_interval,
+            cancel_on_timeout: cancel_on_timeout()?,
+            cancel_on_abort: cancel_on_abort()?,
+        }))
+    }
 }
 
 /// Polls slow down to this; throttling and transient errors push toward it.
@@ -65,7 +120,7 @@ pub async fn follow(
     let mut interval = s.poll_interval;
     let mut progress = Progress::default();
     if github {
-        eprintln_group(&format!("Waiting for Amplify job {job_id}"));
+        crate::runner::group(&format!("Waiting for Amplify job {job_id}"));
     }
     let mut next = started;
     let ending = loop {
@@ -107,7 +162,7 @@ pub async fn follow(
             }
             Err(e) => {
                 if github {
-                    eprintln_endgroup();
+                    crate::runner::endgroup();
                 }
                 return Err(e);
             }
@@ -123,7 +178,7 @@ pub async fn follow(
         next = (Instant::now() + interval).min(deadline);
     };
     if github {
-        eprintln_endgroup();
+        crate::runner::endgroup();
     }
     Ok(Waited {
         ending,
@@ -184,14 +239,4 @@ async fn stop(client: &Client, job_id: &str) -> bool {
             false
         }
     }
-}
-
-#[allow(clippy::print_stderr)]
-fn eprintln_group(title: &str) {
-    eprintln!("::group::{}", crate::report::escape_data(title));
-}
-
-#[allow(clippy::print_stderr)]
-fn eprintln_endgroup() {
-    eprintln!("::endgroup::");
 }

@@ -2,7 +2,8 @@
 
 use amplify_start_job::amplify::{parse_error, parse_start_job};
 use amplify_start_job::ci::Context;
-use amplify_start_job::settings::{Env, Settings, parse_duration, parse_time};
+use amplify_start_job::env::{Env, parse_duration, parse_time};
+use amplify_start_job::settings::Settings;
 use proptest::prelude::*;
 
 const KEYS: &[&str] = &[
@@ -58,7 +59,7 @@ proptest! {
         let env = Env::from_pairs(all);
         let settings = Context::detect(&env).and_then(|ci| Settings::from_env(&env, &ci));
         match settings {
-            Ok(s) => prop_assert!(!s.app_id.is_empty()),
+            Ok(s) => prop_assert!(!s.job.app_id.is_empty()),
             Err(e) => {
                 let line = e.to_string();
                 prop_assert!(!line.contains('\n'), "one line: {line}");

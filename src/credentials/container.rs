@@ -11,8 +11,8 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::{Attempt, CredentialsError, Ctx, Provider, ProviderError, from_json, with_retries};
+use crate::env::{Env, show};
 use crate::net::error_chain;
-use crate::settings::{Env, show};
 
 const ECS_HOST: &str = "http://169.254.170.2";
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -90,7 +90,7 @@ impl Container {
                 _ => Attempt::Fail(ProviderError::with_hint(
                     format!(
                         "{what} answered HTTP {status}: {}",
-                        crate::settings::truncate_chars(&String::from_utf8_lossy(&body), 200).0
+                        crate::env::truncate_chars(&String::from_utf8_lossy(&body), 200).0
                     ),
                     "check the task role (ECS, CodeBuild) or the pod identity association (EKS)",
                 )),

@@ -1,7 +1,7 @@
 //! Step 1 of the chain: keys in the environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
 
 use super::{CredentialsError, Ctx, Provider};
-use crate::settings::Env;
+use crate::env::Env;
 
 pub const FROM: &str = "the environment (AWS_ACCESS_KEY_ID)";
 

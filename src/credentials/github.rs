@@ -6,7 +6,7 @@ use reqwest::Url;
 
 use super::web_identity::{Token, WebIdentity};
 use super::{Attempt, CredentialsError, Ctx, Provider, ProviderError, with_retries};
-use crate::settings::Env;
+use crate::env::Env;
 
 pub fn provider(env: &Env, ctx: &Ctx) -> Result<Option<Provider>, CredentialsError> {
     let Some(role_arn) = ctx.config.role_to_assume.clone() else {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::{Attempt, Ctx, Provider, ProviderError, from_json, with_retries};
+use crate::env::{Env, show};
 use crate::net::error_chain;
-use crate::settings::{Env, show};
 
 const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
 const DEFAULT_ENDPOINT_IPV6: &str = "http://[fd00:ec2::254]";

@@ -11,6 +11,7 @@
 //! GitHub masks. [`Credentials`]'s `Debug` redacts the secret key and session token; nothing here
 //! logs a secret.
 
+mod config;
 mod container;
 mod env;
 mod github;
@@ -25,11 +26,12 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-pub use aws_credential_types::Credentials;
 use reqwest::Url;
 
+use crate::env::Env;
 use crate::net::Http;
-use crate::settings::Env;
+pub use crate::signing::Credentials;
+pub use config::{AUDIENCE, ROLE_DURATION, ROLE_SESSION_NAME, ROLE_TO_ASSUME};
 
 /// Temporary credentials are fetched again this long before they expire.
 pub const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
@@ -117,16 +119,8 @@ impl Ctx {
     /// Registers secrets with the GitHub runner before anything else can print them.
     pub fn mask(&self, secret: &str) {
         if self.config.github {
-            emit_masks(secret);
+            crate::runner::mask(secret);
         }
-    }
-}
-
-#[allow(clippy::print_stderr)]
-fn emit_masks(secret: &str) {
-    // A mask is one line; a value with line breaks is masked line by line.
-    for line in secret.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        eprintln!("::add-mask::{line}");
     }
 }
 
@@ -398,7 +392,7 @@ pub async fn with_retries<T>(
             }
             Attempt::Retry(why) => {
                 let ceiling = 200u64 << (n - 1);
-                let delay = Duration::from_millis(crate::random_u64() % (ceiling + 1));
+                let delay = Duration::from_millis(crate::random::random_u64() % (ceiling + 1));
                 tracing::warn!(
                     "{what}: {why}; retrying in {}ms (attempt {} of {ATTEMPTS})",
                     delay.as_millis(),
@@ -445,7 +439,7 @@ fn from_json(raw: &[u8], provider: &'static str) -> Result<Credentials, Provider
         Some(e) => Some(parse_expiration(e).ok_or_else(|| {
             ProviderError::failed(format!(
                 "Expiration {} is not an RFC 3339 time",
-                crate::settings::show(e)
+                crate::env::show(e)
             ))
         })?),
     };

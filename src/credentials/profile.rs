@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::process::Process;
 use super::web_identity::{Token, WebIdentity};
 use super::{CredentialsError, Ctx, Provider, valid_role_arn, valid_session_name};
-use crate::settings::{Env, show};
+use crate::env::{Env, show};
 
 type Profiles = BTreeMap<String, BTreeMap<String, String>>;
 
@@ -119,11 +119,7 @@ fn resolve(
     ctx: &Ctx,
     seen: &mut HashSet<String>,
 ) -> Result<Provider, CredentialsError> {
-    let fail = |detail: String, hint: Option<&str>| CredentialsError::Failed {
-        provider: format!("profile {name}"),
-        detail,
-        hint: hint.map(str::to_string),
-    };
+    let fail = |detail: String, hint: Option<&str>| failure(name, detail, hint);
     if !seen.insert(name.to_string()) || seen.len() > MAX_CHAIN {
         return Err(fail(
             "its source_profile chain loops or is longer than 5".into(),
@@ -136,90 +132,7 @@ fn resolve(
     let get = |k: &str| p.get(k).map(String::as_str).filter(|v| !v.is_empty());
 
     if let Some(role_arn) = get("role_arn") {
-        if !valid_role_arn(role_arn) {
-            return Err(fail(
-                format!("role_arn {} is not a role ARN", show(role_arn)),
-                None,
-            ));
-        }
-        let session_name = match get("role_session_name") {
-            Some(n) if !valid_session_name(n) => {
-                return Err(fail(
-                    format!(
-                        "role_session_name {} is not 2 to 64 letters, digits or +=,.@_-",
-                        show(n)
-                    ),
-                    None,
-                ));
-            }
-            Some(n) => n.to_string(),
-            None => ctx.config.session_name.clone(),
-        };
-        let duration_secs = match get("duration_seconds") {
-            None => None,
-            Some(d) => match d.parse::<u32>() {
-                Ok(n) if (900..=43_200).contains(&n) => Some(n),
-                _ => {
-                    return Err(fail(
-                        format!("duration_seconds {} is not 900 to 43200", show(d)),
-                        None,
-                    ));
-                }
-            },
-        };
-        if let Some(file) = get("web_identity_token_file") {
-            return Ok(Provider::WebIdentity(WebIdentity {
-                role_arn: role_arn.to_string(),
-                session_name,
-                duration_secs,
-                token: Token::File(PathBuf::from(file)),
-            }));
-        }
-        let source = if let Some(source) = get("source_profile") {
-            if source == name {
-                static_keys(name, p).ok_or_else(|| {
-                    fail(
-                        "source_profile names itself but it has no keys".into(),
-                        None,
-                    )
-                })?
-            } else {
-                resolve(profiles, source, env, ctx, seen)?
-            }
-        } else if let Some(cs) = get("credential_source") {
-            match cs {
-                "Environment" => super::env::provider(env, ctx)?.ok_or_else(|| {
-                    fail("credential_source Environment, but AWS_ACCESS_KEY_ID is not set".into(), None)
-                })?,
-                "EcsContainer" => super::container::provider(env, ctx)?.ok_or_else(|| {
-                    fail(
-                        "credential_source EcsContainer, but AWS_CONTAINER_CREDENTIALS_* is not set".into(),
-                        None,
-                    )
-                })?,
-                "Ec2InstanceMetadata" => super::imds::provider(env)
-                    .map_err(|why| fail(format!("credential_source Ec2InstanceMetadata: {why}"), None))?,
-                other => {
-                    return Err(fail(
-                        format!("credential_source {} is not Environment, EcsContainer or Ec2InstanceMetadata", show(other)),
-                        None,
-                    ));
-                }
-            }
-        } else {
-            return Err(fail(
-                "role_arn needs source_profile, credential_source or web_identity_token_file"
-                    .into(),
-                None,
-            ));
-        };
-        return Ok(Provider::AssumeRole {
-            role_arn: role_arn.to_string(),
-            session_name,
-            external_id: get("external_id").map(str::to_string),
-            duration_secs,
-            source: Box::new(source),
-        });
+        return assume_role(profiles, name, p, role_arn, env, ctx, seen);
     }
     if get("sso_start_url").is_some() || get("sso_session").is_some() {
         return Err(fail(
@@ -239,6 +152,137 @@ fn resolve(
                 .into(),
             None,
         )
+    })
+}
+
+fn failure(name: &str, detail: String, hint: Option<&str>) -> CredentialsError {
+    CredentialsError::Failed {
+        provider: format!("profile {name}"),
+        detail,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// A profile with `role_arn`: assumed with its web identity token file, or with the
+/// credentials of its `source_profile` or `credential_source`.
+fn assume_role(
+    profiles: &Profiles,
+    name: &str,
+    p: &BTreeMap<String, String>,
+    role_arn: &str,
+    env: &Env,
+    ctx: &Ctx,
+    seen: &mut HashSet<String>,
+) -> Result<Provider, CredentialsError> {
+    let fail = |detail: String, hint: Option<&str>| failure(name, detail, hint);
+    let get = |k: &str| p.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    if !valid_role_arn(role_arn) {
+        return Err(fail(
+            format!("role_arn {} is not a role ARN", show(role_arn)),
+            None,
+        ));
+    }
+    let session_name = match get("role_session_name") {
+        Some(n) if !valid_session_name(n) => {
+            return Err(fail(
+                format!(
+                    "role_session_name {} is not 2 to 64 letters, digits or +=,.@_-",
+                    show(n)
+                ),
+                None,
+            ));
+        }
+        Some(n) => n.to_string(),
+        None => ctx.config.session_name.clone(),
+    };
+    let duration_secs = match get("duration_seconds") {
+        None => None,
+        Some(d) => match d.parse::<u32>() {
+            Ok(n) if (900..=43_200).contains(&n) => Some(n),
+            _ => {
+                return Err(fail(
+                    format!("duration_seconds {} is not 900 to 43200", show(d)),
+                    None,
+                ));
+            }
+        },
+    };
+    if let Some(file) = get("web_identity_token_file") {
+        return Ok(Provider::WebIdentity(WebIdentity {
+            role_arn: role_arn.to_string(),
+            session_name,
+            duration_secs,
+            token: Token::File(PathBuf::from(file)),
+        }));
+    }
+    let source = role_source(profiles, name, p, env, ctx, seen)?;
+    Ok(Provider::AssumeRole {
+        role_arn: role_arn.to_string(),
+        session_name,
+        external_id: get("external_id").map(str::to_string),
+        duration_secs,
+        source: Box::new(source),
+    })
+}
+
+/// Where a role profile's own credentials come from.
+fn role_source(
+    profiles: &Profiles,
+    name: &str,
+    p: &BTreeMap<String, String>,
+    env: &Env,
+    ctx: &Ctx,
+    seen: &mut HashSet<String>,
+) -> Result<Provider, CredentialsError> {
+    let fail = |detail: String, hint: Option<&str>| failure(name, detail, hint);
+    let get = |k: &str| p.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    Ok(if let Some(source) = get("source_profile") {
+        if source == name {
+            static_keys(name, p).ok_or_else(|| {
+                fail(
+                    "source_profile names itself but it has no keys".into(),
+                    None,
+                )
+            })?
+        } else {
+            resolve(profiles, source, env, ctx, seen)?
+        }
+    } else if let Some(cs) = get("credential_source") {
+        match cs {
+            "Environment" => super::env::provider(env, ctx)?.ok_or_else(|| {
+                fail(
+                    "credential_source Environment, but AWS_ACCESS_KEY_ID is not set".into(),
+                    None,
+                )
+            })?,
+            "EcsContainer" => super::container::provider(env, ctx)?.ok_or_else(|| {
+                fail(
+                    "credential_source EcsContainer, but AWS_CONTAINER_CREDENTIALS_* is not set"
+                        .into(),
+                    None,
+                )
+            })?,
+            "Ec2InstanceMetadata" => super::imds::provider(env).map_err(|why| {
+                fail(
+                    format!("credential_source Ec2InstanceMetadata: {why}"),
+                    None,
+                )
+            })?,
+            other => {
+                return Err(fail(
+                    format!(
+                        "credential_source {} is not Environment, EcsContainer or Ec2InstanceMetadata",
+                        show(other)
+                    ),
+                    None,
+                ));
+            }
+        }
+    } else {
+        return Err(fail(
+            "role_arn needs source_profile, credential_source or web_identity_token_file".into(),
+            None,
+        ));
     })
 }
 

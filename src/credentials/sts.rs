@@ -8,7 +8,8 @@ use aws_credential_types::Credentials;
 use reqwest::Url;
 
 use super::{Attempt, Ctx, ProviderError, parse_expiration, with_retries};
-use crate::net::{error_chain, host_header, sigv4_headers};
+use crate::net::{error_chain, host_header};
+use crate::signing::sigv4_headers;
 
 pub async fn assume_role_with_web_identity(
     ctx: &Ctx,
@@ -174,7 +175,7 @@ pub fn parse_credentials(xml: &str, action: &str) -> Result<Credentials, Provide
     let expiry = parse_expiration(&expiration).ok_or_else(|| {
         ProviderError::failed(format!(
             "{action} answered an Expiration that is not a time: {}",
-            crate::settings::show(&expiration)
+            crate::env::show(&expiration)
         ))
     })?;
     Ok(Credentials::new(

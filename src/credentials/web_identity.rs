@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use reqwest::Url;
 
 use super::{CredentialsError, Ctx, Provider, ProviderError, sts, valid_role_arn};
-use crate::settings::{Env, show};
+use crate::env::{Env, show};
 
 #[derive(Debug, Clone)]
 pub enum Token {

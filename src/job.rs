@@ -1,0 +1,395 @@
+//! The job asked for: which app, region and endpoint, which branch, the job type (and the job
+//! to retry), its reason, and the commit with its message and time. Explicit settings win;
+//! the CI context fills the rest. Every check mirrors a limit of the Amplify API model.
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use crate::ci::{self, BRANCH_NAME, COMMIT_ID};
+use crate::env::{Env, Name, SettingsError, Sourced, endpoint, parse_time, truncate_chars};
+
+pub const APP_ID: Name = Name {
+    var: "AMPLIFY_APP_ID",
+    input: "app-id",
+};
+pub const JOB_TYPE: Name = Name {
+    var: "AMPLIFY_JOB_TYPE",
+    input: "job-type",
+};
+pub const JOB_ID: Name = Name {
+    var: "AMPLIFY_JOB_ID",
+    input: "job-id",
+};
+pub const JOB_REASON: Name = Name {
+    var: "AMPLIFY_JOB_REASON",
+    input: "job-reason",
+};
+pub const COMMIT_MESSAGE: Name = Name {
+    var: "AMPLIFY_COMMIT_MESSAGE",
+    input: "commit-message",
+};
+pub const COMMIT_TIME: Name = Name {
+    var: "AMPLIFY_COMMIT_TIME",
+    input: "commit-time",
+};
+pub const REGION: Name = Name {
+    var: "AWS_REGION",
+    input: "aws-region",
+};
+
+pub const COMMIT_MESSAGE_MAX: usize = 10_000;
+const SHORT_TEXT_MAX: usize = 255;
+
+/// The job's settings, by their environment names (envy lower-cases them).
+#[derive(Debug, Default, Deserialize)]
+struct Raw {
+    amplify_app_id: Option<String>,
+    amplify_branch_name: Option<String>,
+    amplify_job_type: Option<String>,
+    amplify_job_id: Option<String>,
+    amplify_job_reason: Option<String>,
+    amplify_commit_id: Option<String>,
+    amplify_commit_message: Option<String>,
+    amplify_commit_time: Option<String>,
+    aws_region: Option<String>,
+    aws_default_region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobType {
+    Release,
+    Retry,
+    Manual,
+    WebHook,
+}
+
+impl JobType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::Release => "RELEASE",
+            JobType::Retry => "RETRY",
+            JobType::Manual => "MANUAL",
+            JobType::WebHook => "WEB_HOOK",
+        }
+    }
+}
+
+/// The commit a job builds, each part with where it came from.
+#[derive(Debug, Clone, Default)]
+pub struct Commit {
+    pub id: Option<Sourced<String>>,
+    pub message: Option<Sourced<String>>,
+    /// Seconds since the Unix epoch; sent as rest-json sends timestamps.
+    pub time: Option<Sourced<i64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub app_id: String,
+    pub region: String,
+    pub endpoint: Url,
+    pub branch: Sourced<String>,
+    pub job_type: JobType,
+    pub job_id: Option<String>,
+    pub job_reason: Option<String>,
+    pub commit: Commit,
+    /// Problems that do not stop the run (a shortened commit message).
+    pub warnings: Vec<String>,
+}
+
+impl Job {
+    /// Reads and checks the job's settings, in the order a user would fix them.
+    pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Job, SettingsError> {
+        let raw: Raw = envy::from_iter(env.iter()).map_err(|e| {
+            SettingsError::new(
+                "environment",
+                None,
+                None,
+                &e.to_string(),
+                "check the variable names",
+            )
+        })?;
+        let app_id = app_id(raw.amplify_app_id.as_deref())?;
+        let job_type = job_type(raw.amplify_job_type.as_deref())?;
+        let job_id = job_id(raw.amplify_job_id.clone(), job_type)?;
+        let region = region(&raw)?;
+        let endpoint = endpoint(env, "AMPLIFY", &region)?;
+        let job_reason = job_reason(raw.amplify_job_reason.clone(), ci)?;
+        let branch = branch(raw.amplify_branch_name.clone(), ci)?;
+        let mut warnings = Vec::new();
+        let commit = commit(&raw, ci, job_type, &mut warnings)?;
+        Ok(Job {
+            app_id,
+            region,
+            endpoint,
+            branch,
+            job_type,
+            job_id,
+            job_reason,
+            commit,
+            warnings,
+        })
+    }
+}
+
+fn app_id(value: Option<&str>) -> Result<String, SettingsError> {
+    match value {
+        None => Err(SettingsError::of(
+            APP_ID,
+            None,
+            "it is required",
+            "set it to the app's ID, e.g. d1a2b3c4d5e6f7 (Amplify console > App settings > General)",
+        )),
+        Some(id) if !valid_app_id(id) => Err(SettingsError::of(
+            APP_ID,
+            value,
+            "an app ID is \"d\" then lower-case letters and digits, 2 to 20 characters",
+            "copy the app ID from the Amplify console (App settings > General)",
+        )),
+        Some(id) => Ok(id.to_string()),
+    }
+}
+
+fn job_type(value: Option<&str>) -> Result<JobType, SettingsError> {
+    let Some(t) = value else {
+        return Ok(JobType::Release);
+    };
+    match t.to_ascii_uppercase().as_str() {
+        "RELEASE" => Ok(JobType::Release),
+        "RETRY" => Ok(JobType::Retry),
+        "MANUAL" => Ok(JobType::Manual),
+        "WEB_HOOK" => Ok(JobType::WebHook),
+        _ => Err(SettingsError::of(
+            JOB_TYPE,
+            Some(t),
+            "not a job type",
+            "set it to RELEASE, RETRY, MANUAL or WEB_HOOK (any case), or leave it empty for RELEASE",
+        )),
+    }
+}
+
+fn job_id(job_id: Option<String>, job_type: JobType) -> Result<Option<String>, SettingsError> {
+    match (&job_id, job_type) {
+        (Some(id), _) if id.len() > SHORT_TEXT_MAX || !id.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(SettingsError::of(
+                JOB_ID,
+                Some(id),
+                "a job ID is digits only, at most 255",
+                "use the number shown for the job in the Amplify console, e.g. 42",
+            ))
+        }
+        (None, JobType::Retry) => Err(SettingsError::of(
+            JOB_ID,
+            None,
+            "job type RETRY needs the ID of the job to retry",
+            "set it to that job's number, e.g. 42",
+        )),
+        (Some(id), t) if t != JobType::Retry => Err(SettingsError::of(
+            JOB_ID,
+            Some(id),
+            &format!(
+                "a job ID is only used with job type RETRY, and the job type is {}",
+                t.as_str()
+            ),
+            "set AMPLIFY_JOB_TYPE (input job-type) to RETRY, or leave the job ID empty",
+        )),
+        _ => Ok(job_id),
+    }
+}
+
+/// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+fn region(raw: &Raw) -> Result<String, SettingsError> {
+    let given = raw
+        .aws_region
+        .as_deref()
+        .map(|r| (REGION.var, r))
+        .or_else(|| {
+            raw.aws_default_region
+                .as_deref()
+                .map(|r| ("AWS_DEFAULT_REGION", r))
+        });
+    match given {
+        None => Err(SettingsError::of(
+            REGION,
+            None,
+            "the AWS region is required (also read from AWS_DEFAULT_REGION)",
+            "set it to the app's region, e.g. us-east-1",
+        )),
+        Some((var, r)) if !valid_region(r) => Err(SettingsError::new(
+            var,
+            Some(REGION.input),
+            Some(r),
+            "not an AWS region name",
+            "use a region code such as us-east-1 or eu-west-2",
+        )),
+        Some((_, r)) => Ok(r.to_string()),
+    }
+}
+
+fn job_reason(given: Option<String>, ci: &ci::Context) -> Result<Option<String>, SettingsError> {
+    match given {
+        Some(r) if r.chars().count() > SHORT_TEXT_MAX => Err(SettingsError::of(
+            JOB_REASON,
+            Some(&r),
+            &format!("{} characters, more than the API's 255", r.chars().count()),
+            "shorten it",
+        )),
+        Some(r) => Ok(Some(r)),
+        None => Ok(ci
+            .job_reason
+            .clone()
+            .map(|r| truncate_chars(&r, SHORT_TEXT_MAX).0)),
+    }
+}
+
+fn branch(given: Option<String>, ci: &ci::Context) -> Result<Sourced<String>, SettingsError> {
+    let branch = match given {
+        Some(b) => Sourced {
+            value: b,
+            from: BRANCH_NAME.var.into(),
+        },
+        None => match &ci.branch {
+            Ok(b) => b.clone(),
+            Err(why) => {
+                return Err(SettingsError::of(
+                    BRANCH_NAME,
+                    None,
+                    why,
+                    "set it to the Amplify branch to build, e.g. main",
+                ));
+            }
+        },
+    };
+    if branch.value.chars().count() > SHORT_TEXT_MAX {
+        return Err(SettingsError::new(
+            &branch.from,
+            Some(BRANCH_NAME.input),
+            Some(&branch.value),
+            "a branch name is 1 to 255 characters",
+            "set AMPLIFY_BRANCH_NAME (input branch-name) to the Amplify branch name",
+        ));
+    }
+    Ok(branch)
+}
+
+/// The commit: explicit settings first, then the CI's (never for RETRY: a retried job keeps
+/// its own commit), its message and time from the CI or git when not given.
+fn commit(
+    raw: &Raw,
+    ci: &ci::Context,
+    job_type: JobType,
+    warnings: &mut Vec<String>,
+) -> Result<Commit, SettingsError> {
+    let use_ci_commit = job_type != JobType::Retry;
+    let id = match raw.amplify_commit_id.clone() {
+        Some(c) => Some(Sourced {
+            value: c,
+            from: COMMIT_ID.var.into(),
+        }),
+        None if use_ci_commit => ci.commit_id.clone(),
+        None => None,
+    };
+    if let Some(c) = id
+        .as_ref()
+        .filter(|c| c.value.chars().count() > SHORT_TEXT_MAX)
+    {
+        return Err(SettingsError::new(
+            &c.from,
+            Some(COMMIT_ID.input),
+            Some(&c.value),
+            "a commit ID is at most 255 characters",
+            "set AMPLIFY_COMMIT_ID (input commit-id) to the full commit SHA",
+        ));
+    }
+    let mut time = commit_time(raw.amplify_commit_time.as_deref())?;
+    let mut message = raw.amplify_commit_message.clone().map(|m| Sourced {
+        value: m,
+        from: COMMIT_MESSAGE.var.into(),
+    });
+    if use_ci_commit && (message.is_none() || time.is_none()) {
+        if let Some(id) = &id {
+            let found = ci.commit_details(&id.value);
+            message = message.or(found.message);
+            time = time.or(found.time);
+        }
+    }
+    if let Some(m) = &mut message {
+        let (short, cut) = truncate_chars(&m.value, COMMIT_MESSAGE_MAX);
+        if cut {
+            warnings.push(format!(
+                "the commit message from {} has {} characters; sending its first {COMMIT_MESSAGE_MAX}, the API's limit",
+                m.from,
+                m.value.chars().count()
+            ));
+            m.value = short;
+        }
+    }
+    Ok(Commit { id, message, time })
+}
+
+fn commit_time(value: Option<&str>) -> Result<Option<Sourced<i64>>, SettingsError> {
+    let Some(t) = value else { return Ok(None) };
+    let value = parse_time(t).ok_or_else(|| {
+        SettingsError::of(
+            COMMIT_TIME,
+            Some(t),
+            "not a time",
+            "use RFC 3339 (2024-05-01T12:00:00Z or with an offset) or seconds since 1970",
+        )
+    })?;
+    Ok(Some(Sourced {
+        value,
+        from: COMMIT_TIME.var.into(),
+    }))
+}
+
+fn valid_app_id(id: &str) -> bool {
+    (2..=20).contains(&id.len())
+        && id.starts_with('d')
+        && id[1..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-north-1`: two letters, word parts, a number.
+fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && r.len() <= 32
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].len() <= 3
+        && !parts[parts.len() - 1].is_empty()
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+            "eu-isoe-west-1",
+        ] {
+            assert!(valid_region(ok), "{ok}");
+        }
+        for bad in [
+            "us-east1",
+            "US-EAST-1",
+            "useast",
+            "us--1",
+            "us-east-",
+            "",
+            "us-east-1 ",
+        ] {
+            assert!(!valid_region(bad), "{bad}");
+        }
+    }
+}

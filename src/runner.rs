@@ -1,0 +1,72 @@
+//! Text made safe for the CI runner: workflow-command escaping, untrusted text kept inert, and
+//! the few workflow commands this tool writes (masks, groups). Only these print, apart from
+//! the binary itself.
+
+/// Escapes the data of a workflow command (`%`, CR, LF), as @actions/core does, so a value
+/// stays on one line and cannot start a command of its own.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// One line of untrusted text for a log: control characters escaped, so it stays one line; a
+/// leading `::` (the runner reads `::command::` only at a line's start) and `##[` anywhere (the
+/// legacy command syntax) broken by a zero-width space. `::` inside, as in an ARN, stays intact.
+pub fn untrusted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    let out = out.replace("##[", "#\u{200b}#[");
+    let body = out.trim_start();
+    if body.starts_with("::") {
+        let indent = out.len() - body.len();
+        format!("{}:\u{200b}{}", &out[..indent], &body[1..])
+    } else {
+        out
+    }
+}
+
+/// Registers a secret with the GitHub runner, line by line (a mask is one line), so the
+/// runner hides it wherever it is printed later.
+#[allow(clippy::print_stderr)]
+pub fn mask(secret: &str) {
+    for line in secret.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        eprintln!("::add-mask::{line}");
+    }
+}
+
+/// Opens a collapsed group in the GitHub log.
+#[allow(clippy::print_stderr)]
+pub fn group(title: &str) {
+    eprintln!("::group::{}", escape_data(title));
+}
+
+/// Closes the group [`group`] opened.
+#[allow(clippy::print_stderr)]
+pub fn endgroup() {
+    eprintln!("::endgroup::");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_is_one_inert_line() {
+        assert_eq!(untrusted("a\n::add-mask::x"), "a\\n::add-mask::x");
+        assert_eq!(untrusted("  ::add-mask::x"), "  :\u{200b}:add-mask::x");
+        assert_eq!(untrusted("x ##[error]y"), "x #\u{200b}#[error]y");
+        assert_eq!(
+            untrusted("arn:aws:iam::123456789012:role/r"),
+            "arn:aws:iam::123456789012:role/r"
+        );
+        assert_eq!(escape_data("50%\nx"), "50%25%0Ax");
+    }
+}
