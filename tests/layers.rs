@@ -1,0 +1,357 @@
+//! The crate's modules depend one way: read `src/`, build the module graph from its
+//! `crate::` and `super::` references (outside `#[cfg(test)]`), and fail on a cycle, naming the
+//! modules and the names that tie them. The layering written in `src/lib.rs` must be true: each
+//! module listed once, each reference to a lower layer. And no function is over 80 lines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+const ROOT: &str = "crate root";
+const MAX_FN_LINES: usize = 80;
+
+/// module -> module -> the names referenced.
+type Graph = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level module a file belongs to (a folder's files are one module), and the module
+/// its `super::` names.
+fn module_of(path: &Path) -> (String, String) {
+    let rel = path.strip_prefix(SRC).unwrap();
+    let parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let top = parts[0].trim_end_matches(".rs").to_string();
+    if parts.len() == 1 {
+        if top == "lib" || top == "main" {
+            return (ROOT.into(), ROOT.into());
+        }
+        return (top, ROOT.into());
+    }
+    let is_mod = parts.len() == 2 && parts[1] == "mod.rs";
+    let sup = if is_mod {
+        ROOT.to_string()
+    } else {
+        top.clone()
+    };
+    (top, sup)
+}
+
+/// The code of a file without its tests and comments.
+fn code(text: &str) -> String {
+    let text = text.split("#[cfg(test)]").next().unwrap();
+    text.lines()
+        .map(|l| match l.find("//") {
+            Some(i) if !l[..i].contains('"') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ident(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The items of a `{a, b::c, d::{e, f}}` group (without its braces), split at depth 0.
+fn group_items(group: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut from) = (0, 0);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(group[from..i].trim());
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(group[from..].trim());
+    items.into_iter().filter(|i| !i.is_empty()).collect()
+}
+
+/// The text of a brace group starting right after its `{`, up to its matching `}`.
+fn group_body(rest: &str) -> &str {
+    let mut depth = 1;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return &rest[..i];
+        }
+    }
+    rest
+}
+
+/// The (first segment, next name) pairs of a path after `crate::`, expanding groups.
+fn path_pairs(rest: &str) -> Vec<(String, String)> {
+    if let Some(group) = rest.strip_prefix('{') {
+        return group_items(group_body(group))
+            .into_iter()
+            .flat_map(path_pairs)
+            .collect();
+    }
+    let first = ident(rest);
+    if first.is_empty() {
+        return Vec::new();
+    }
+    let after = &rest[first.len()..];
+    let names: Vec<String> = match after.strip_prefix("::") {
+        Some(g) if g.starts_with('{') => group_items(group_body(&g[1..]))
+            .into_iter()
+            .map(|i| ident(i).to_string())
+            .collect(),
+        Some(n) => vec![ident(n).to_string()],
+        None => vec!["*".to_string()],
+    };
+    names.into_iter().map(|n| (first.to_string(), n)).collect()
+}
+
+/// Every path after `prefix` (`crate::` or `super::`): (first segment, the name after it).
+fn references(code: &str, prefix: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices(prefix) {
+        let before = code[..i].chars().last();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        out.extend(path_pairs(&code[i + prefix.len()..]));
+    }
+    out
+}
+
+fn graph() -> Graph {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    let mut modules = BTreeSet::new();
+    for f in &files {
+        modules.insert(module_of(f).0);
+    }
+    let mut g: Graph = BTreeMap::new();
+    for f in &files {
+        let (module, sup) = module_of(f);
+        if f.ends_with("main.rs") {
+            continue;
+        }
+        g.entry(module.clone()).or_default();
+        let code = code(&std::fs::read_to_string(f).unwrap());
+        let mut refs: Vec<(String, String)> = references(&code, "crate::")
+            .into_iter()
+            .map(|(first, name)| {
+                if modules.contains(&first) {
+                    (first, name)
+                } else {
+                    (ROOT.to_string(), first)
+                }
+            })
+            .collect();
+        refs.extend(
+            references(&code, "super::")
+                .into_iter()
+                .map(|(first, _)| (sup.clone(), first)),
+        );
+        for (to, name) in refs {
+            if to != module {
+                g.entry(module.clone())
+                    .or_default()
+                    .entry(to)
+                    .or_default()
+                    .insert(name);
+            }
+        }
+    }
+    // The root declares and composes every module.
+    for m in modules.iter().filter(|m| *m != ROOT) {
+        g.entry(ROOT.into())
+            .or_default()
+            .entry(m.clone())
+            .or_default()
+            .insert("mod".into());
+    }
+    g
+}
+
+/// The first cycle found, as text: `a -> b (names) -> a (names)`.
+fn find_cycle(g: &Graph) -> Option<String> {
+    fn visit(
+        g: &Graph,
+        m: &str,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|s| s == m) {
+            let mut cycle = stack[at..].to_vec();
+            cycle.push(m.to_string());
+            return Some(cycle);
+        }
+        if done.contains(m) {
+            return None;
+        }
+        stack.push(m.to_string());
+        for next in g.get(m).into_iter().flat_map(|e| e.keys()) {
+            if let Some(c) = visit(g, next, stack, done) {
+                return Some(c);
+            }
+        }
+        stack.pop();
+        done.insert(m.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for m in g.keys() {
+        if let Some(cycle) = visit(g, m, &mut Vec::new(), &mut done) {
+            let mut text = cycle[0].clone();
+            for pair in cycle.windows(2) {
+                let names: Vec<&str> = g[&pair[0]][&pair[1]].iter().map(String::as_str).collect();
+                text.push_str(&format!(" -> {} ({})", pair[1], names.join(", ")));
+            }
+            return Some(text);
+        }
+    }
+    None
+}
+
+/// `//! - layer N: a, b` lines of `src/lib.rs`.
+fn declared_layers() -> BTreeMap<String, usize> {
+    let lib = std::fs::read_to_string(format!("{SRC}/lib.rs")).unwrap();
+    let mut layers = BTreeMap::new();
+    for line in lib.lines() {
+        let Some(rest) = line.strip_prefix("//! - layer ") else {
+            continue;
+        };
+        let (n, modules) = rest.split_once(": ").expect("layer N: modules");
+        for m in modules.split(", ") {
+            let previous = layers.insert(m.trim().to_string(), n.parse().unwrap());
+            assert!(previous.is_none(), "{m} is listed twice in src/lib.rs");
+        }
+    }
+    layers
+}
+
+#[test]
+fn the_module_graph_has_no_cycle() {
+    let g = graph();
+    assert!(g.len() > 10, "the graph was read: {:?}", g.keys());
+    if let Some(cycle) = find_cycle(&g) {
+        panic!("the modules depend on each other in a cycle: {cycle}");
+    }
+}
+
+#[test]
+fn the_cycle_check_names_the_modules_and_the_names_that_tie_them() {
+    let mut g = graph();
+    g.entry("net".into())
+        .or_default()
+        .entry("credentials".into())
+        .or_default()
+        .insert("Credentials".into());
+    let cycle = find_cycle(&g).expect("a cycle added by hand is found");
+    assert!(
+        cycle.contains("-> credentials (Credentials)")
+            && cycle.contains("credentials -> net (Http"),
+        "{cycle}"
+    );
+    let refs = references(
+        "use crate::{a::B, c, d::{E, F}};\nuse crate::n::{x, y::Z};\nlet v = crate::g::h();",
+        "crate::",
+    );
+    let want = [
+        ("a", "B"),
+        ("c", "*"),
+        ("d", "E"),
+        ("d", "F"),
+        ("n", "x"),
+        ("n", "y"),
+        ("g", "h"),
+    ];
+    assert_eq!(refs, want.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
+fn every_reference_points_to_a_lower_layer_as_src_lib_rs_says() {
+    let g = graph();
+    let layers = declared_layers();
+    let modules: BTreeSet<&String> = g.keys().filter(|m| *m != ROOT).collect();
+    let listed: BTreeSet<&String> = layers.keys().collect();
+    assert_eq!(modules, listed, "src/lib.rs lists each module in one layer");
+    let mut wrong = Vec::new();
+    for (from, edges) in g.iter().filter(|(m, _)| *m != ROOT) {
+        for (to, names) in edges {
+            let ok = to != ROOT && layers[to] < layers[from];
+            if !ok {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                wrong.push(format!(
+                    "{from} (layer {}) -> {to} (layer {}): {}",
+                    layers[from],
+                    layers.get(to).map_or("root".into(), |l| l.to_string()),
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "references that do not point down:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn no_function_in_src_is_over_80_lines() {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    let mut long = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let is_fn = [
+                "fn ",
+                "pub fn ",
+                "async fn ",
+                "pub async fn ",
+                "pub(crate) fn ",
+            ]
+            .iter()
+            .any(|p| trimmed.starts_with(p));
+            if !is_fn || trimmed.ends_with(';') {
+                continue;
+            }
+            let close = format!("{indent}}}");
+            let end = lines[i..]
+                .iter()
+                .position(|l| *l == close)
+                .map_or(lines.len(), |n| i + n);
+            let n = end - i + 1;
+            if n > MAX_FN_LINES {
+                long.push(format!("{}:{} is {n} lines", f.display(), i + 1));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these functions:\n{}",
+        long.join("\n")
+    );
+}
