@@ -77,6 +77,27 @@ pub struct Step {
     pub status_reason: Option<String>,
 }
 
+/// The `StartDeployment` body: the job `CreateDeployment` made (its zip uploaded), or a URL
+/// Amplify fetches the files from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StartDeploymentBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url_type: Option<String>,
+}
+
+/// What `CreateDeployment` answers: the new job and where its zip goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub job_id: String,
+    pub zip_upload_url: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StartJobResult {
@@ -208,6 +229,54 @@ impl Client {
             .call("StartJob", reqwest::Method::POST, &path, body)
             .await?;
         parse_start_job(&raw)
+    }
+
+    /// `POST /apps/{appId}/branches/{branchName}/deployments`, once: a manual job and the
+    /// presigned URL its zip goes to.
+    pub async fn create_deployment(&self) -> Result<Deployment, ApiError> {
+        let raw = self
+            .call(
+                "CreateDeployment",
+                reqwest::Method::POST,
+                &self.deployments_path(),
+                b"{}".to_vec(),
+            )
+            .await?;
+        serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+            operation: "CreateDeployment",
+            detail: format!("{e}"),
+        })
+    }
+
+    /// `POST /apps/{appId}/branches/{branchName}/deployments/start`, once.
+    pub async fn start_deployment(
+        &self,
+        body: &StartDeploymentBody,
+    ) -> Result<JobSummary, ApiError> {
+        let body = serde_json::to_vec(body).expect("the body serializes");
+        let path = format!("{}/start", self.deployments_path());
+        let raw = self
+            .call("StartDeployment", reqwest::Method::POST, &path, body)
+            .await?;
+        parse_job_summary_result("StartDeployment", &raw)
+    }
+
+    fn deployments_path(&self) -> String {
+        format!(
+            "/apps/{}/branches/{}/deployments",
+            encode_label(&self.target.app_id),
+            encode_label(&self.target.branch)
+        )
+    }
+
+    /// The app, branch and region this client addresses.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The HTTP clients, for requests that are not Amplify's (a presigned upload).
+    pub fn http(&self) -> &Http {
+        &self.http
     }
 
     /// Signs from now on with this machine's clock moved by `secs` (AWS's minus ours).
@@ -346,9 +415,24 @@ impl Client {
     /// session token redacted: what `--dry-run` prints.
     pub async fn describe_start_job(&self, body: &StartJobBody) -> Result<String, ApiError> {
         let body = serde_json::to_vec(body).expect("the body serializes");
-        let url = url_for(&self.endpoint, &self.jobs_path());
+        self.describe("StartJob", &self.jobs_path(), body).await
+    }
+
+    /// The `CreateDeployment` request a manual deployment starts with, as `--dry-run` shows it.
+    pub async fn describe_create_deployment(&self) -> Result<String, ApiError> {
+        self.describe("CreateDeployment", &self.deployments_path(), b"{}".to_vec())
+            .await
+    }
+
+    async fn describe(
+        &self,
+        operation: &'static str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<String, ApiError> {
+        let url = url_for(&self.endpoint, path);
         let headers = self
-            .signed_headers("StartJob", &reqwest::Method::POST, &url, &body)
+            .signed_headers(operation, &reqwest::Method::POST, &url, &body)
             .await?;
         let mut text = format!("POST {url}\n");
         for (name, value) in headers {

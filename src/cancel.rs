@@ -6,6 +6,9 @@
 //! [`Cancel::cancelled`]. A second signal, while a phase finishes what it must (one quick
 //! check for a job, a bounded StopJob), ends the process at once.
 
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
 use tokio::sync::watch;
 
 /// The exit code of a run ended by SIGINT.
@@ -35,6 +38,7 @@ impl Cancel {
                 };
                 if *tx.borrow() != 0 {
                     tracing::warn!("a second signal: exiting now");
+                    remove_registered();
                     std::process::exit(i32::from(code));
                 }
                 tracing::warn!("{}: stopping", signal_name(code));
@@ -67,6 +71,31 @@ impl Cancel {
             if rx.changed().await.is_err() {
                 std::future::pending::<()>().await;
             }
+        }
+    }
+}
+
+/// Temporary files the second-signal exit removes (it skips destructors).
+static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Registers a temporary file for removal should the process exit on a second signal.
+pub fn remove_on_exit(path: &Path) {
+    if let Ok(mut files) = TEMP_FILES.lock() {
+        files.push(path.to_path_buf());
+    }
+}
+
+/// The file is gone (its owner removed it): nothing to do for it on exit.
+pub fn forget_on_exit(path: &Path) {
+    if let Ok(mut files) = TEMP_FILES.lock() {
+        files.retain(|p| p != path);
+    }
+}
+
+fn remove_registered() {
+    if let Ok(files) = TEMP_FILES.lock() {
+        for f in files.iter() {
+            let _ = std::fs::remove_file(f);
         }
     }
 }

@@ -64,6 +64,19 @@ pub const SETTINGS: &[Setting] = &[
         "from the CI, else git",
         "2024-05-01T12:00:00Z",
     ),
+    s("source", "AMPLIFY_SOURCE", "none: build from Git", "dist"),
+    s(
+        "source-url",
+        "AMPLIFY_SOURCE_URL",
+        "none",
+        "s3://bucket/site/",
+    ),
+    s(
+        "source-url-type",
+        "AMPLIFY_SOURCE_URL_TYPE",
+        "by the URL",
+        "BUCKET_PREFIX",
+    ),
     Setting {
         alias: Some("aws-region"),
         ..s("region", "AWS_REGION", "AWS_DEFAULT_REGION", "eu-west-1")

@@ -18,6 +18,9 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error(transparent)]
     Retry(#[from] RetryError),
+    /// The folder to deploy cannot be zipped (or the zip is over the limit).
+    #[error("AMPLIFY_SOURCE (input source) cannot be deployed: {0}")]
+    Archive(crate::archive::ArchiveError),
     /// CI cancelled the run (SIGINT: 130, SIGTERM: 143).
     #[error("interrupted by {} while {during}{}", crate::cancel::signal_name(*code), after.as_deref().map(|a| format!(": {a}")).unwrap_or_default())]
     Interrupted {
@@ -48,6 +51,8 @@ pub fn exit_code(err: &Error) -> u8 {
             *code
         }
         Error::Api(_) | Error::Retry(_) => 4,
+        Error::Archive(crate::archive::ArchiveError::Write { .. }) => 1,
+        Error::Archive(_) => 2,
         Error::Output { .. } => 1,
     }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::ci::{self, BRANCH_NAME, COMMIT_ID};
 use crate::env::{Env, Name, SettingsError, Sourced, endpoint, parse_time, truncate_chars};
+use crate::source::{SOURCE, Source};
 
 pub const APP_ID: Name = Name {
     var: "AMPLIFY_APP_ID",
@@ -93,6 +94,8 @@ pub struct Job {
     pub job_id: Option<String>,
     pub job_reason: Option<String>,
     pub commit: Commit,
+    /// What a MANUAL job deploys (CreateDeployment and StartDeployment, not StartJob).
+    pub source: Option<Source>,
     /// Problems that do not stop the run (a shortened commit message).
     pub warnings: Vec<String>,
 }
@@ -110,7 +113,8 @@ impl Job {
             )
         })?;
         let app_id = app_id(raw.amplify_app_id.as_deref())?;
-        let job_type = job_type(raw.amplify_job_type.as_deref())?;
+        let source = Source::from_env(env)?;
+        let job_type = job_type(raw.amplify_job_type.as_deref(), source.is_some())?;
         let job_id = job_id(raw.amplify_job_id.clone(), job_type)?;
         let region = region(&raw)?;
         let endpoint = endpoint(env, "AMPLIFY", &region)?;
@@ -127,6 +131,7 @@ impl Job {
             job_id,
             job_reason,
             commit,
+            source,
             warnings,
         })
     }
@@ -150,21 +155,43 @@ fn app_id(value: Option<&str>) -> Result<String, SettingsError> {
     }
 }
 
-fn job_type(value: Option<&str>) -> Result<JobType, SettingsError> {
+/// The job type; a source (folder, zip or URL) means MANUAL, and MANUAL needs one.
+fn job_type(value: Option<&str>, has_source: bool) -> Result<JobType, SettingsError> {
     let Some(t) = value else {
-        return Ok(JobType::Release);
+        return Ok(if has_source {
+            JobType::Manual
+        } else {
+            JobType::Release
+        });
     };
-    match t.to_ascii_uppercase().as_str() {
-        "RELEASE" => Ok(JobType::Release),
-        "RETRY" => Ok(JobType::Retry),
-        "MANUAL" => Ok(JobType::Manual),
-        "WEB_HOOK" => Ok(JobType::WebHook),
-        _ => Err(SettingsError::of(
-            JOB_TYPE,
-            Some(t),
-            "not a job type",
-            "set it to RELEASE, RETRY, MANUAL or WEB_HOOK (any case), or leave it empty for RELEASE",
+    let job_type = match t.to_ascii_uppercase().as_str() {
+        "RELEASE" => JobType::Release,
+        "RETRY" => JobType::Retry,
+        "MANUAL" => JobType::Manual,
+        "WEB_HOOK" => JobType::WebHook,
+        _ => {
+            return Err(SettingsError::of(
+                JOB_TYPE,
+                Some(t),
+                "not a job type",
+                "set it to RELEASE, RETRY, MANUAL or WEB_HOOK (any case), or leave it empty for RELEASE",
+            ));
+        }
+    };
+    match (job_type, has_source) {
+        (JobType::Manual, false) => Err(SettingsError::of(
+            SOURCE,
+            None,
+            "job type MANUAL deploys a folder, a zip or a URL, and none is given",
+            "set source to the build output folder (e.g. dist) or a .zip, or source-url to an s3:// or https:// URL",
         )),
+        (t, true) if t != JobType::Manual => Err(SettingsError::of(
+            JOB_TYPE,
+            value,
+            "a source or source-url deploys as job type MANUAL",
+            "leave job-type empty (or set it to MANUAL), or unset source and source-url to build from Git",
+        )),
+        (t, _) => Ok(t),
     }
 }
 
@@ -273,14 +300,15 @@ fn branch(given: Option<String>, ci: &ci::Context) -> Result<Sourced<String>, Se
 }
 
 /// The commit: explicit settings first, then the CI's (never for RETRY: a retried job keeps
-/// its own commit), its message and time from the CI or git when not given.
+/// its own commit; nor for MANUAL), its message and time from the CI or git when not given.
 fn commit(
     raw: &Raw,
     ci: &ci::Context,
     job_type: JobType,
     warnings: &mut Vec<String>,
 ) -> Result<Commit, SettingsError> {
-    let use_ci_commit = job_type != JobType::Retry;
+    // StartDeployment takes no commit: a manual job never asks the CI or git.
+    let use_ci_commit = !matches!(job_type, JobType::Retry | JobType::Manual);
     let id = match raw.amplify_commit_id.clone() {
         Some(c) => Some(Sourced {
             value: c,

@@ -8,11 +8,11 @@
 //! Layers, from the ground up: a module uses only modules of lower layers (`tests/layers.rs`
 //! checks it), and this crate root composes them all.
 //! - layer 0: env, runner, signing, random, cancel
-//! - layer 1: net, ci
-//! - layer 2: cli, credentials, job
-//! - layer 3: amplify
+//! - layer 1: net, ci, archive
+//! - layer 2: cli, credentials, source
+//! - layer 3: job, amplify
 //! - layer 4: retry
-//! - layer 5: wait
+//! - layer 5: wait, deploy
 //! - layer 6: report
 //! - layer 7: settings, error
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -20,10 +20,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod amplify;
+pub mod archive;
 pub mod cancel;
 pub mod ci;
 pub mod cli;
 pub mod credentials;
+pub mod deploy;
 pub mod env;
 pub mod error;
 pub mod job;
@@ -34,6 +36,7 @@ pub mod retry;
 pub mod runner;
 pub mod settings;
 pub mod signing;
+pub mod source;
 pub mod wait;
 
 pub use env::Env;
@@ -53,13 +56,18 @@ struct Prepared {
     body: StartJobBody,
 }
 
-async fn prepare(env: &Env) -> Result<Prepared, Error> {
+/// Every setting, checked: nothing is sent or written before this passes.
+fn checked(env: &Env) -> Result<(ci::Context, Settings), Error> {
     let ci = ci::Context::detect(env)?;
     let settings = Settings::from_env(env, &ci)?;
+    Ok((ci, settings))
+}
+
+async fn connect(env: &Env, ci: &ci::Context, settings: Settings) -> Result<Prepared, Error> {
     // Credentials first: on GitHub their secrets are masked before anything else is printed.
     let http = net::Http::new(settings.request_timeout, settings.ca_bundles.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
-    log_plan(&ci, &settings.job);
+    log_plan(ci, &settings.job);
 
     let job = &settings.job;
     let body = StartJobBody {
@@ -89,10 +97,14 @@ async fn prepare(env: &Env) -> Result<Prepared, Error> {
 }
 
 /// `--dry-run`: resolves everything, as a start would, and returns the signed request it
-/// would send (signature and session token redacted), sending nothing to Amplify.
+/// would send first (signature and session token redacted), sending nothing to Amplify.
 pub async fn dry_run(env: &Env, cancel: &Cancel) -> Result<String, Error> {
-    let p = until_cancelled(cancel, PREPARING, prepare(env)).await?;
-    Ok(p.client.describe_start_job(&p.body).await?)
+    let (ci, settings) = checked(env)?;
+    let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+    Ok(match &p.settings.job.source {
+        None => p.client.describe_start_job(&p.body).await?,
+        Some(_) => p.client.describe_create_deployment().await?,
+    })
 }
 
 const PREPARING: &str = "resolving settings and credentials";
@@ -115,31 +127,80 @@ async fn until_cancelled<T>(
     }
 }
 
-/// Runs one job start: every input is checked before anything is sent; outputs are written
-/// only for a started job.
-pub async fn run(env: &Env, cancel: &Cancel) -> Result<Outcome, Error> {
-    let Prepared {
-        settings,
-        client,
-        body,
-    } = until_cancelled(cancel, PREPARING, prepare(env)).await?;
-    let summary = match retry::start_job(&client, &body, &settings.retry, cancel).await {
-        Ok(summary) => summary,
+/// A folder source, zipped before anything is sent (a link out of the folder is refused
+/// here), on a blocking thread so a signal is still heard; the zip is removed on every exit.
+async fn zip_source(
+    settings: &Settings,
+    env: &Env,
+    cancel: &Cancel,
+) -> Result<Option<archive::TempFile>, Error> {
+    let Some(source::Source::Folder(dir)) = &settings.job.source else {
+        return Ok(None);
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (dir, into, flag) = (
+        dir.clone(),
+        archive::temp_dir(env.get("RUNNER_TEMP")),
+        stop.clone(),
+    );
+    let mut task = tokio::task::spawn_blocking(move || archive::zip_folder(&dir, &into, &flag));
+    tokio::select! {
+        biased;
+        code = cancel.cancelled() => {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = (&mut task).await;
+            Err(Error::Interrupted { code, during: "zipping the source", after: Some("no job was started".into()) })
+        }
+        r = &mut task => r.expect("the zip task does not panic").map(Some).map_err(Error::Archive),
+    }
+}
+
+/// Starts the job: StartJob, or for a source the manual deployment.
+async fn start(
+    p: &Prepared,
+    zip: Option<&archive::TempFile>,
+    cancel: &Cancel,
+) -> Result<amplify::JobSummary, Error> {
+    let s = &p.settings;
+    let result = match &s.job.source {
+        None => retry::start_job(&p.client, &p.body, &s.retry, cancel).await,
+        Some(source) => {
+            let payload = match (source, zip) {
+                (source::Source::Zip(path), _) => deploy::Payload::Zip(path),
+                (source::Source::Folder(_), Some(zip)) => deploy::Payload::Zip(zip.path()),
+                (other, _) => deploy::Payload::Url(other),
+            };
+            let deploy = deploy::Deploy {
+                client: &p.client,
+                policy: &s.retry,
+                request_timeout: s.request_timeout,
+                cancel,
+            };
+            deploy.run(payload).await
+        }
+    };
+    match result {
+        Ok(summary) => Ok(summary),
         Err(RetryError::Interrupted {
             code,
             maybe_started,
             job,
-        }) => {
-            return Err(interrupted_start(
-                &settings,
-                &client,
-                code,
-                maybe_started,
-                job,
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+        }) => Err(interrupted_start(s, &p.client, code, maybe_started, job)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs one job start: every input is checked before anything is sent; outputs are written
+/// only for a started job.
+pub async fn run(env: &Env, cancel: &Cancel) -> Result<Outcome, Error> {
+    let (ci, settings) = checked(env)?;
+    let zip = zip_source(&settings, env, cancel).await?;
+    let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+    let summary = start(&p, zip.as_ref(), cancel).await?;
+    drop(zip);
+    let Prepared {
+        settings, client, ..
+    } = p;
     let mut outcome = outcome(&settings, summary);
     tracing::info!(
         "started job {} ({}) on {}/{}: {}",
@@ -231,6 +292,9 @@ fn log_plan(ci: &ci::Context, job: &job::Job) {
     }
     if let Some(t) = &job.commit.time {
         tracing::debug!("commit time {} (from {})", t.value, t.from);
+    }
+    if let Some(source) = &job.source {
+        tracing::info!("deploying {}", source.describe());
     }
     tracing::debug!("endpoint {}", job.endpoint);
 }

@@ -254,14 +254,8 @@ impl Attempts<'_> {
     /// The attempts; `unsure` is set while an attempt in flight, or an earlier one whose
     /// answer was lost, may have created the job.
     async fn run(&self, unsure: &mut bool, cancel: &Cancel) -> Result<JobSummary, RetryError> {
-        let (client, body, policy) = (self.client, self.body, self.policy);
-        let first = Instant::now();
-        let mut schedule = ExponentialBuilder::default()
-            .with_min_delay(policy.base_delay)
-            .with_max_delay(policy.max_delay)
-            .without_max_times()
-            .build();
-        let mut attempts = 0u32;
+        let (client, body) = (self.client, self.body);
+        let mut backoff = Backoff::new(self.policy);
         // Set while an earlier attempt may have created the job.
         let mut earlier_unsure = false;
         let mut clock_corrected = false;
@@ -270,7 +264,7 @@ impl Attempts<'_> {
                 // The signal is handled by the caller's select; start nothing more.
                 std::future::pending::<()>().await;
             }
-            attempts += 1;
+            let attempts = backoff.attempt();
             *unsure = true;
             let result = if earlier_unsure {
                 match reconcile(client, body, self.since).await {
@@ -309,53 +303,83 @@ impl Attempts<'_> {
             let class = start_job_class(&err);
             if class == Class::Fatal {
                 if earlier_unsure {
-                    return Err(self.gave_up(attempts, first, err, true));
+                    return Err(backoff.gave_up(err, true, client.branch_console_url()));
                 }
                 return Err(RetryError::Api(err));
             }
             earlier_unsure |= class == Class::Ambiguous;
             *unsure = earlier_unsure;
-            let elapsed = first.elapsed();
-            let remaining = policy.timeout.saturating_sub(elapsed);
-            if attempts >= policy.max_attempts || remaining.is_zero() {
-                return Err(self.gave_up(attempts, first, err, earlier_unsure));
+            match backoff.next_delay(&err) {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => {
+                    return Err(backoff.gave_up(err, earlier_unsure, client.branch_console_url()));
+                }
             }
-            let ceiling = schedule.next().unwrap_or(policy.max_delay);
-            let delay = self.delay(attempts, &err, ceiling, remaining);
-            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// The schedule between the attempts of one operation: exponential from the base delay to
+/// the ceiling with full jitter, or `Retry-After` when AWS gives one, bounded by the attempts
+/// and the time budget of the policy.
+pub struct Backoff {
+    policy: Policy,
+    first: Instant,
+    attempts: u32,
+    schedule: backon::ExponentialBackoff,
+}
+
+impl Backoff {
+    pub fn new(policy: &Policy) -> Backoff {
+        Backoff {
+            policy: *policy,
+            first: Instant::now(),
+            attempts: 0,
+            schedule: ExponentialBuilder::default()
+                .with_min_delay(policy.base_delay)
+                .with_max_delay(policy.max_delay)
+                .without_max_times()
+                .build(),
         }
     }
 
-    /// The wait before the next attempt, logged: `Retry-After` when AWS gave one, else a
-    /// jittered draw below `ceiling`; never past the `remaining` time budget.
-    fn delay(
-        &self,
-        attempts: u32,
-        err: &ApiError,
-        ceiling: Duration,
-        remaining: Duration,
-    ) -> Duration {
+    /// Counts an attempt about to start; returns its number.
+    pub fn attempt(&mut self) -> u32 {
+        self.attempts += 1;
+        self.attempts
+    }
+
+    /// After the failed attempt `err`: the wait before the next one, logged; `None` when the
+    /// attempts or the time budget are used up.
+    pub fn next_delay(&mut self, err: &ApiError) -> Option<Duration> {
+        let remaining = self.policy.timeout.saturating_sub(self.first.elapsed());
+        if self.attempts >= self.policy.max_attempts || remaining.is_zero() {
+            return None;
+        }
+        let ceiling = self.schedule.next().unwrap_or(self.policy.max_delay);
         let (delay, why) = match retry_after(err) {
             Some(ra) => (ra, " (Retry-After)"),
             None => (full_jitter(ceiling), ""),
         };
         let delay = delay.min(remaining);
         tracing::warn!(
-            "attempt {attempts} of {} failed: {}; retrying in {:.1}s{why}",
+            "attempt {} of {} failed: {}; retrying in {:.1}s{why}",
+            self.attempts,
             self.policy.max_attempts,
             untrusted(&short(err)),
             delay.as_secs_f64()
         );
-        delay
+        Some(delay)
     }
 
-    fn gave_up(&self, attempts: u32, first: Instant, last: ApiError, unsure: bool) -> RetryError {
+    /// Giving up after `last`; `maybe_started` when an attempt's outcome is unknown.
+    pub fn gave_up(&self, last: ApiError, maybe_started: bool, console: String) -> RetryError {
         RetryError::GaveUp {
-            attempts,
-            elapsed: first.elapsed(),
+            attempts: self.attempts,
+            elapsed: self.first.elapsed(),
             last,
-            maybe_started: unsure,
-            console: self.client.branch_console_url(),
+            maybe_started,
+            console,
         }
     }
 }

@@ -186,11 +186,12 @@ const GOOD: &[(&str, &str)] = &[
 fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let server = Server::start(Config::default());
     let declared: Vec<String> = names(&action(), "inputs");
-    // job-id goes only with RETRY: it is shown to be read by its bad value below.
+    // job-id goes only with RETRY, and the sources only with MANUAL: they are shown to be
+    // read by their bad values below (and the source by a deployment at the end).
     let given: Vec<String> = GOOD
         .iter()
         .map(|(n, _)| n.to_string())
-        .chain(["job-id".to_string()])
+        .chain(["job-id", "source", "source-url", "source-url-type"].map(String::from))
         .collect();
     assert_eq!(
         sorted(declared.clone()),
@@ -235,6 +236,9 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("poll-interval", "0"),
         ("cancel-on-timeout", "1"),
         ("cancel-on-abort", "1"),
+        ("source", "no-such-folder"),
+        ("source-url", "ftp://example.com/site.zip"),
+        ("source-url-type", "TAR"),
     ] {
         let mut inputs = GOOD.to_vec();
         inputs.retain(|(n, _)| *n != input);
@@ -252,6 +256,23 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         1,
         "no bad input sent anything"
     );
+
+    // The source input deploys the folder it names, relative to the workspace.
+    let runner = container_env(
+        &server,
+        &[
+            ("app-id", "d1a2b3c4d5e6f7"),
+            ("aws-region", "us-east-1"),
+            ("branch-name", "manual"),
+            ("source", "dist"),
+        ],
+    );
+    let dist = runner.dir.path().join("github/workspace/dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "hi").unwrap();
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(server.uploads()[0].entries, ["index.html"]);
 }
 
 #[test]

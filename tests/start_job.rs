@@ -157,7 +157,7 @@ fn explicit_settings_win_over_the_ci_context() {
     let server = Server::start(Config::default());
     let mut gh = github(&server, "push", push_payload());
     gh.set("AMPLIFY_BRANCH_NAME", "staging")
-        .set("AMPLIFY_JOB_TYPE", "manual")
+        .set("AMPLIFY_JOB_TYPE", "web_hook")
         .set("AMPLIFY_JOB_REASON", "hotfix")
         .set("AMPLIFY_COMMIT_ID", "abc123")
         .set("AMPLIFY_COMMIT_MESSAGE", "Explicit")
@@ -166,7 +166,7 @@ fn explicit_settings_win_over_the_ci_context() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         body(&server, 0),
-        json!({"jobType": "MANUAL", "jobReason": "hotfix", "commitId": "abc123", "commitMessage": "Explicit", "commitTime": 1600000000})
+        json!({"jobType": "WEB_HOOK", "jobReason": "hotfix", "commitId": "abc123", "commitMessage": "Explicit", "commitTime": 1600000000})
     );
     assert_eq!(
         server.requests()[0].request.target,
@@ -178,10 +178,11 @@ fn explicit_settings_win_over_the_ci_context() {
 fn every_job_type_is_sent_upper_case() {
     let server = Server::start(Config::default());
     let retried = server.seed_job("d1a2b3c4d5e6f7", "main", "FAILED");
+    // MANUAL is not sent to StartJob (AWS refuses it there): it deploys a source through
+    // CreateDeployment and StartDeployment (tests/manual.rs).
     for (given, sent) in [
         ("release", "RELEASE"),
-        ("Manual", "MANUAL"),
-        ("web_hook", "WEB_HOOK"),
+        ("Web_Hook", "WEB_HOOK"),
         ("RETRY", "RETRY"),
     ] {
         let mut env = base_env(&server);

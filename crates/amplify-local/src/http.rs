@@ -37,6 +37,8 @@ where
 const MAX_HEAD: usize = 64 * 1024;
 /// The largest body accepted; a larger one is answered 413.
 pub const MAX_BODY: usize = 1024 * 1024;
+/// The largest zip an upload URL (`/_upload/...`) accepts here: tests and benchmarks only.
+pub const MAX_UPLOAD: usize = 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -133,13 +135,18 @@ pub async fn read_request(
                         .map(|(_, v)| v.trim().to_ascii_lowercase())
                 };
                 buf.drain(..head_len);
+                let limit = if target.starts_with("/_upload/") {
+                    MAX_UPLOAD
+                } else {
+                    MAX_BODY
+                };
                 let body = if find("transfer-encoding").is_some_and(|te| te.ends_with("chunked")) {
-                    read_chunked(stream, buf).await?
+                    read_chunked(stream, buf, limit).await?
                 } else {
                     let len = find("content-length")
                         .and_then(|v| v.parse::<usize>().ok())
                         .unwrap_or(0);
-                    if len > MAX_BODY {
+                    if len > limit {
                         return Err(ReadError::TooLarge(len));
                     }
                     fill(stream, buf, len).await?;
@@ -197,7 +204,11 @@ async fn line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Stri
 }
 
 /// A `Transfer-Encoding: chunked` body, decoded (chunk extensions and trailers dropped).
-async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u8>, ReadError> {
+async fn read_chunked(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> Result<Vec<u8>, ReadError> {
     let mut body = Vec::new();
     loop {
         let size_line = line(stream, buf).await?;
@@ -207,7 +218,7 @@ async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u
             while !line(stream, buf).await?.is_empty() {}
             return Ok(body);
         }
-        if body.len() + size > MAX_BODY {
+        if body.len() + size > limit {
             return Err(ReadError::TooLarge(body.len() + size));
         }
         fill(stream, buf, size + 2).await?;
@@ -219,7 +230,7 @@ async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u
 }
 
 async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut chunk = [0u8; 8192];
+    let mut chunk = [0u8; 64 * 1024];
     let n = stream.read(&mut chunk).await?;
     buf.extend_from_slice(&chunk[..n]);
     Ok(n)

@@ -5,9 +5,12 @@
 //! rest-json services do (`x-amzn-ErrorType` and a `{"message": ...}` body), runs a job state
 //! machine, records every request, and plays scripted faults per operation.
 
+mod deployments;
 pub mod http;
 pub mod sigv4;
 pub mod stub;
+
+pub use deployments::{Upload, zip_entries};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -32,6 +35,10 @@ pub enum Op {
     GetJob,
     ListJobs,
     StopJob,
+    CreateDeployment,
+    StartDeployment,
+    /// The zip's `PUT` to the URL `CreateDeployment` gave (not SigV4-signed: presigned).
+    Upload,
 }
 
 /// A scripted misbehaviour for one call of an operation.
@@ -128,6 +135,10 @@ pub struct Config {
     pub clock_offset_secs: i64,
     /// Keys issued elsewhere (by an STS the test runs), looked up by access key ID.
     pub key_source: Option<KeySource>,
+    /// Apps connected to a Git repository: they refuse manual deployments.
+    pub connected_apps: Vec<String>,
+    /// How long an upload URL works.
+    pub upload_ttl_secs: u64,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -145,6 +156,8 @@ impl Default for Config {
             outcome: "SUCCEED".into(),
             clock_offset_secs: 0,
             key_source: None,
+            connected_apps: Vec::new(),
+            upload_ttl_secs: 3600,
         }
     }
 }
@@ -174,11 +187,11 @@ pub struct Job {
     pub end_time: Option<f64>,
     pub status: String,
     /// Statuses still ahead; each `GetJob` moves one step.
-    pending: VecDeque<String>,
+    pub(crate) pending: VecDeque<String>,
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     requests: Vec<Recorded>,
     jobs: Vec<Job>,
     next_id: HashMap<(String, String), u64>,
@@ -186,6 +199,11 @@ struct State {
     always: HashMap<Op, Fault>,
     /// The `nextToken`s ListJobs issued: app, branch and the offset each resumes at.
     tokens: HashMap<String, (String, String, usize)>,
+    /// Upload URLs `CreateDeployment` gave, by token.
+    pub(crate) presigned: HashMap<String, deployments::Presigned>,
+    pub(crate) uploads: Vec<Upload>,
+    /// This server's own URL, for the upload URLs it hands out.
+    pub(crate) base_url: String,
 }
 
 pub struct Server {
@@ -209,9 +227,12 @@ impl Server {
     /// Listens on `ip` (the demo and tests use loopback only).
     pub fn start_at(config: Config, ip: std::net::IpAddr, port: u16) -> std::io::Result<Server> {
         let config = Arc::new(config);
-        let state = Arc::new(Mutex::new(State::default()));
         let std_listener = std::net::TcpListener::bind((ip, port))?;
         let addr = std_listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State {
+            base_url: format!("http://{addr}"),
+            ..State::default()
+        }));
         let (cfg, st) = (config.clone(), state.clone());
         let tx =
             http::serve_on_thread(std_listener, move |listener| accept_loop(listener, cfg, st));
@@ -236,6 +257,11 @@ impl Server {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// Every archive uploaded so far (the last one per job), in order.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.state.lock().unwrap().uploads.clone()
+    }
+
     pub fn jobs(&self) -> Vec<Job> {
         self.state.lock().unwrap().jobs.clone()
     }
@@ -253,13 +279,24 @@ impl Server {
 
     /// Add a job directly, e.g. one to retry.
     pub fn seed_job(&self, app_id: &str, branch: &str, status: &str) -> u64 {
+        self.seed_job_of_type(app_id, branch, "RELEASE", status)
+    }
+
+    /// Add a job of `job_type` (`MANUAL`: a deployment) in `status`.
+    pub fn seed_job_of_type(
+        &self,
+        app_id: &str,
+        branch: &str,
+        job_type: &str,
+        status: &str,
+    ) -> u64 {
         let mut s = self.state.lock().unwrap();
         let job = new_job(
             &mut s,
             &self.config,
             app_id,
             branch,
-            &json!({"jobType": "RELEASE", "commitId": "seeded"}),
+            &json!({"jobType": job_type, "commitId": "seeded"}),
         );
         let id = job.id;
         let j = s.jobs.iter_mut().find(|j| j.id == id && j.branch == branch);
@@ -348,7 +385,7 @@ enum Action {
     Hang,
 }
 
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as f64 / 1000.0)
@@ -391,7 +428,14 @@ fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
     if let (Some(source), Some(id)) = (&config.key_source, sigv4::access_key_id(req)) {
         keys.extend(source(id));
     }
-    let signature = sigv4::verify(req, &keys, &config.region, "amplify", server_now);
+    // An upload URL is presigned: it carries no SigV4 header to verify.
+    let signature = match &route {
+        Ok((Op::Upload, _)) => Ok(sigv4::Verified {
+            access_key_id: String::new(),
+            canonical_request: "presigned".into(),
+        }),
+        _ => sigv4::verify(req, &keys, &config.region, "amplify", server_now),
+    };
     let mut s = state.lock().unwrap();
     s.requests.push(Recorded {
         request: req.clone(),
@@ -492,6 +536,9 @@ fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
         ("GET", ["apps", _, "branches", _, "jobs"]) => Op::ListJobs,
         ("GET", ["apps", _, "branches", _, "jobs", _]) => Op::GetJob,
         ("DELETE", ["apps", _, "branches", _, "jobs", _, "stop"]) => Op::StopJob,
+        ("POST", ["apps", _, "branches", _, "deployments"]) => Op::CreateDeployment,
+        ("POST", ["apps", _, "branches", _, "deployments", "start"]) => Op::StartDeployment,
+        (_, ["_upload", token]) => return Ok((Op::Upload, vec![token.to_string()])),
         _ => {
             return Err(aws_error(
                 404,
@@ -507,11 +554,11 @@ fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
     Ok((op, labels))
 }
 
-fn bad_request(msg: String) -> Response {
+pub(crate) fn bad_request(msg: String) -> Response {
     aws_error(400, "BadRequestException", &msg)
 }
 
-fn constraint(value: &str, member: &str, what: &str) -> Response {
+pub(crate) fn constraint(value: &str, member: &str, what: &str) -> Response {
     bad_request(format!(
         "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {what}"
     ))
@@ -559,12 +606,18 @@ fn validate_app_branch(app: &str, branch: &str, config: &Config) -> Result<(), R
 }
 
 fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut State) -> Response {
+    if op == Op::Upload {
+        return deployments::upload(&params[0], req, s);
+    }
     let (app, branch) = (&params[0], &params[1]);
     if let Err(resp) = validate_app_branch(app, branch, config) {
         return resp;
     }
     match op {
         Op::StartJob => start_job(app, branch, req, config, s),
+        Op::CreateDeployment => deployments::create(app, branch, req, config, s),
+        Op::StartDeployment => deployments::start(app, branch, req, config, s),
+        Op::Upload => unreachable!("answered above"),
         Op::ListJobs => list_jobs(app, branch, req, config, s),
         Op::GetJob | Op::StopJob => {
             let id = &params[2];
@@ -598,6 +651,16 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
             } else {
                 if job.end_time.is_some() {
                     return bad_request(format!("Job {id} has already ended."));
+                }
+                if job.status == "CREATED" {
+                    // Never started: nothing runs to be cancelled.
+                    job.status = "CANCELLED".into();
+                    job.end_time = Some(now());
+                    job.pending.clear();
+                    return Response::json(
+                        200,
+                        &json!({ "jobSummary": summary(job, &config.region) }),
+                    );
                 }
                 job.status = "CANCELLING".into();
                 job.pending = VecDeque::from(["CANCELLED".to_string()]);
@@ -703,7 +766,13 @@ fn start_job(app: &str, branch: &str, req: &Request, config: &Config, s: &mut St
     Response::json(200, &json!({ "jobSummary": summary(&job, &config.region) }))
 }
 
-fn new_job(s: &mut State, config: &Config, app: &str, branch: &str, body: &Value) -> Job {
+pub(crate) fn new_job(
+    s: &mut State,
+    config: &Config,
+    app: &str,
+    branch: &str,
+    body: &Value,
+) -> Job {
     let next = s
         .next_id
         .entry((app.to_string(), branch.to_string()))
@@ -841,7 +910,7 @@ fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &mut St
     let more = start + max < jobs.len();
     let mut out = json!({ "jobSummaries": page });
     if more {
-        let token = format!("{:016x}", request_counter_token(s.tokens.len()));
+        let token = format!("{:016x}", scramble(s.tokens.len()));
         s.tokens
             .insert(token.clone(), (app.into(), branch.into(), start + max));
         out["nextToken"] = json!(token);
@@ -850,6 +919,6 @@ fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &mut St
 }
 
 /// An opaque token: the n-th one issued, scrambled so clients cannot guess offsets.
-fn request_counter_token(n: usize) -> u64 {
+pub(crate) fn scramble(n: usize) -> u64 {
     (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }

@@ -1,0 +1,281 @@
+//! Manual deployments: `CreateDeployment`, the zip's upload to a presigned-like URL on this
+//! server, and `StartDeployment`, with the refusals AWS gives (an app connected to a
+//! repository, a last job not finished, a start without an upload).
+
+use std::collections::VecDeque;
+
+use serde_json::{Value, json};
+
+use crate::http::{Request, Response};
+use crate::{Config, Job, State, aws_error, bad_request, constraint, new_job, now, summary};
+
+/// One archive uploaded for a job, as the tests read it.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub app_id: String,
+    pub branch: String,
+    pub job_id: u64,
+    pub bytes: Vec<u8>,
+    /// The names in the zip's central directory, in order.
+    pub entries: Vec<String>,
+}
+
+/// A URL an upload may use: the job it is for and when it stops working.
+#[derive(Debug, Clone)]
+pub(crate) struct Presigned {
+    app_id: String,
+    branch: String,
+    job_id: u64,
+    expires: f64,
+}
+
+fn is_json_object(req: &Request) -> Result<Value, Response> {
+    if req.body.is_empty() {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice(&req.body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(aws_error(
+            400,
+            "SerializationException",
+            "Request body is not a JSON object",
+        )),
+    }
+}
+
+/// The refusals of a deployment on a branch: a repository app, or a job not finished.
+fn refused(app: &str, branch: &str, config: &Config, s: &State) -> Option<Response> {
+    if config.connected_apps.iter().any(|a| a == app) {
+        return Some(bad_request(
+            "Operation not supported. App is already connected a repository.".into(),
+        ));
+    }
+    let busy = s
+        .jobs
+        .iter()
+        .filter(|j| j.app_id == app && j.branch == branch && j.job_type == "MANUAL")
+        .filter(|j| !matches!(j.status.as_str(), "SUCCEED" | "FAILED" | "CANCELLED"))
+        .max_by_key(|j| j.id)?;
+    Some(bad_request(format!(
+        "The last job(deployment) {} was not finished. Please stop or wait for the job to complete.",
+        busy.id
+    )))
+}
+
+pub(crate) fn create(
+    app: &str,
+    branch: &str,
+    req: &Request,
+    config: &Config,
+    s: &mut State,
+) -> Response {
+    if let Err(r) = is_json_object(req) {
+        return r;
+    }
+    if let Some(r) = refused(app, branch, config, s) {
+        return r;
+    }
+    let mut job = new_job(s, config, app, branch, &json!({"jobType": "MANUAL"}));
+    job.status = "CREATED".into();
+    job.pending.clear();
+    job.commit_id = String::new();
+    let id = job.id;
+    replace(s, job);
+    let token = format!("{:016x}{:08x}", crate::scramble(s.presigned.len()), id);
+    s.presigned.insert(
+        token.clone(),
+        Presigned {
+            app_id: app.into(),
+            branch: branch.into(),
+            job_id: id,
+            expires: now() + config.upload_ttl_secs as f64,
+        },
+    );
+    let url = format!(
+        "{}/_upload/{token}?X-Amz-Expires={}&X-Amz-Signature={token}{token}",
+        s.base_url, config.upload_ttl_secs
+    );
+    Response::json(
+        200,
+        &json!({ "jobId": id.to_string(), "fileUploadUrls": {}, "zipUploadUrl": url }),
+    )
+}
+
+fn replace(s: &mut State, job: Job) {
+    if let Some(j) = s
+        .jobs
+        .iter_mut()
+        .find(|j| j.id == job.id && j.app_id == job.app_id && j.branch == job.branch)
+    {
+        *j = job;
+    }
+}
+
+pub(crate) fn start(
+    app: &str,
+    branch: &str,
+    req: &Request,
+    config: &Config,
+    s: &mut State,
+) -> Response {
+    let body = match is_json_object(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    match (text("jobId"), text("sourceUrl")) {
+        (Some(id), None) => start_uploaded(app, branch, &id, config, s),
+        (None, Some(url)) => start_url(app, branch, &url, text("sourceUrlType"), config, s),
+        (Some(_), Some(_)) => bad_request("Specify either jobId or sourceUrl, not both.".into()),
+        (None, None) => bad_request("Either jobId or sourceUrl is required.".into()),
+    }
+}
+
+fn start_uploaded(app: &str, branch: &str, id: &str, config: &Config, s: &mut State) -> Response {
+    if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return constraint(
+            id,
+            "jobId",
+            "Member must satisfy regular expression pattern: [0-9]+",
+        );
+    }
+    let id: u64 = id.parse().unwrap_or(u64::MAX);
+    let uploaded = s
+        .uploads
+        .iter()
+        .any(|u| u.app_id == app && u.branch == branch && u.job_id == id);
+    let Some(job) = s
+        .jobs
+        .iter_mut()
+        .find(|j| j.app_id == app && j.branch == branch && j.id == id)
+    else {
+        return aws_error(404, "NotFoundException", &format!("Job {id} not found."));
+    };
+    if job.status != "CREATED" {
+        return bad_request(format!("Job {id} has already been started."));
+    }
+    if !uploaded {
+        return bad_request(format!(
+            "No zip file was uploaded for job {id}: upload it to the zipUploadUrl first."
+        ));
+    }
+    job.status = "PENDING".into();
+    job.start_time = now();
+    job.pending = VecDeque::from([
+        "PROVISIONING".to_string(),
+        "RUNNING".to_string(),
+        config.outcome.clone(),
+    ]);
+    Response::json(200, &json!({ "jobSummary": summary(job, &config.region) }))
+}
+
+fn start_url(
+    app: &str,
+    branch: &str,
+    url: &str,
+    kind: Option<String>,
+    config: &Config,
+    s: &mut State,
+) -> Response {
+    let scheme = ["s3://", "https://", "http://"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    if !scheme || url.chars().count() > 3000 {
+        return constraint(
+            url,
+            "sourceUrl",
+            "Member must satisfy regular expression pattern: ^(s3|https|http)://.*",
+        );
+    }
+    if let Some(k) = kind
+        .as_deref()
+        .filter(|k| !["ZIP", "BUCKET_PREFIX"].contains(k))
+    {
+        return constraint(
+            k,
+            "sourceUrlType",
+            "Member must satisfy enum value set: [ZIP, BUCKET_PREFIX]",
+        );
+    }
+    if let Some(r) = refused(app, branch, config, s) {
+        return r;
+    }
+    let job = new_job(s, config, app, branch, &json!({"jobType": "MANUAL"}));
+    let mut v = summary(&job, &config.region);
+    v["sourceUrl"] = json!(url);
+    v["sourceUrlType"] = json!(kind.unwrap_or_else(|| "ZIP".into()));
+    Response::json(200, &json!({ "jobSummary": v }))
+}
+
+/// `PUT /_upload/<token>`: answered as S3 answers a presigned URL (XML errors).
+pub(crate) fn upload(token: &str, req: &Request, s: &mut State) -> Response {
+    let s3_error = |status: u16, code: &str, message: &str| {
+        Response::new(
+            status,
+            "application/xml",
+            format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
+        )
+    };
+    if req.method != "PUT" {
+        return s3_error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed",
+        );
+    }
+    let Some(p) = s.presigned.get(token).cloned() else {
+        return s3_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided",
+        );
+    };
+    if now() > p.expires {
+        return s3_error(403, "AccessDenied", "Request has expired");
+    }
+    if req.body.is_empty() {
+        return s3_error(400, "MissingContentLength", "The request has no body");
+    }
+    let Some(entries) = zip_entries(&req.body) else {
+        return s3_error(400, "InvalidZip", "The body is not a zip file");
+    };
+    s.uploads
+        .retain(|u| !(u.app_id == p.app_id && u.branch == p.branch && u.job_id == p.job_id));
+    s.uploads.push(Upload {
+        app_id: p.app_id,
+        branch: p.branch,
+        job_id: p.job_id,
+        bytes: req.body.clone(),
+        entries,
+    });
+    Response::new(200, "application/xml", "").header("ETag", format!("\"{token}\""))
+}
+
+/// The entry names of a zip's central directory; `None` when it is not a readable zip.
+pub fn zip_entries(bytes: &[u8]) -> Option<Vec<String>> {
+    if !bytes.starts_with(b"PK\x03\x04") || bytes.len() < 22 {
+        return None;
+    }
+    let eocd = (0..=bytes.len() - 22)
+        .rev()
+        .find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))?;
+    let u16_at = |i: usize| Some(u16::from_le_bytes(bytes.get(i..i + 2)?.try_into().ok()?));
+    let u32_at = |i: usize| Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
+    let count = u16_at(eocd + 10)? as usize;
+    let mut at = u32_at(eocd + 16)? as usize;
+    let mut names = Vec::with_capacity(count);
+    for _ in 0..count {
+        if !bytes.get(at..)?.starts_with(b"PK\x01\x02") {
+            return None;
+        }
+        let (name_len, extra, comment) = (
+            u16_at(at + 28)? as usize,
+            u16_at(at + 30)? as usize,
+            u16_at(at + 32)? as usize,
+        );
+        let name = bytes.get(at + 46..at + 46 + name_len)?;
+        names.push(String::from_utf8_lossy(name).into_owned());
+        at += 46 + name_len + extra + comment;
+    }
+    Some(names)
+}
