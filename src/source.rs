@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::archive::looks_like_zip;
+use crate::archive::{MAX_ZIP_BYTES, looks_like_zip};
 use crate::env::{Env, Name, SettingsError};
 
 pub const SOURCE: Name = Name {
@@ -110,6 +110,15 @@ fn local(path: &str) -> Result<Source, SettingsError> {
     }
     if !path.to_ascii_lowercase().ends_with(".zip") {
         return Err(bad("a file that is not a .zip", fix_path));
+    }
+    if meta.len() > MAX_ZIP_BYTES {
+        return Err(bad(
+            &format!(
+                "{} bytes, more than the 5 GB Amplify accepts for a deployment",
+                meta.len()
+            ),
+            "deploy less (e.g. without source maps), or host the rest elsewhere",
+        ));
     }
     match looks_like_zip(&buf) {
         Ok(true) => Ok(Source::Zip(buf)),

@@ -293,6 +293,14 @@ fn bad_sources_are_settings_errors() {
         std::fs::create_dir_all(ws.join("empty")).unwrap();
         std::fs::write(ws.join("fake.zip"), "not a zip").unwrap();
         std::fs::write(ws.join("notes.txt"), "text").unwrap();
+        // Sparse: a zip signature, then a hole up to one byte over the limit.
+        std::fs::write(ws.join("huge.zip"), b"PK\x03\x04").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(ws.join("huge.zip"))
+            .unwrap()
+            .set_len(5_000_000_001)
+            .unwrap();
         for (k, v) in *vars {
             if v.is_empty() {
                 gh.unset(k);

@@ -279,3 +279,108 @@ pub fn zip_entries(bytes: &[u8]) -> Option<Vec<String>> {
     }
     Some(names)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, target: &str, body: &[u8]) -> Request {
+        Request {
+            method: method.into(),
+            target: target.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_vec(),
+        }
+    }
+
+    /// A state with one deployment created; its upload token.
+    fn created(config: &Config) -> (State, String) {
+        let mut s = State {
+            base_url: "http://127.0.0.1:9".into(),
+            ..State::default()
+        };
+        let resp = create("d1", "main", &request("POST", "/", b"{}"), config, &mut s);
+        assert_eq!(resp.status, 200);
+        let v: Value = serde_json::from_slice(&resp.body).unwrap();
+        let url = v["zipUploadUrl"].as_str().unwrap().to_string();
+        assert_eq!(v["jobId"], "1");
+        assert_eq!(s.jobs[0].status, "CREATED");
+        let token = url
+            .strip_prefix("http://127.0.0.1:9/_upload/")
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        (s, token)
+    }
+
+    const ZIP: &[u8] = b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0\0\0a\
+PK\x01\x02\x14\0\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0a\
+PK\x05\x06\0\0\0\0\x01\0\x01\0\x2f\0\0\0\x1f\0\0\0\0\0";
+
+    #[test]
+    fn the_upload_url_takes_only_a_put_of_a_zip_before_it_expires() {
+        let config = Config::default();
+        let (mut s, token) = created(&config);
+        let path = format!("/_upload/{token}");
+        let status = |s: &mut State, method: &str, token: &str, body: &[u8]| {
+            upload(token, &request(method, &path, body), s).status
+        };
+        assert_eq!(status(&mut s, "GET", &token, b""), 405);
+        assert_eq!(status(&mut s, "PUT", &token, b""), 400, "no body");
+        assert_eq!(status(&mut s, "PUT", &token, b"not a zip"), 400);
+        assert_eq!(
+            status(&mut s, "PUT", "0000", ZIP),
+            403,
+            "a URL never issued"
+        );
+        let start = |s: &mut State| {
+            start(
+                "d1",
+                "main",
+                &request("POST", "/", br#"{"jobId":"1"}"#),
+                &config,
+                s,
+            )
+        };
+        assert_eq!(start(&mut s).status, 400, "no upload yet");
+        assert_eq!(status(&mut s, "PUT", &token, ZIP), 200);
+        assert_eq!(s.uploads[0].entries, ["a"]);
+        assert_eq!(start(&mut s).status, 200);
+        assert_eq!(start(&mut s).status, 400, "started once");
+
+        let expired = Config {
+            upload_ttl_secs: 0,
+            ..Config::default()
+        };
+        let (mut s, token) = created(&expired);
+        s.presigned.get_mut(&token).unwrap().expires -= 1.0;
+        assert_eq!(status(&mut s, "PUT", &token, ZIP), 403, "expired");
+    }
+
+    #[test]
+    fn a_deployment_is_refused_while_the_last_is_not_finished_or_for_a_repository_app() {
+        let config = Config::default();
+        let (mut s, _) = created(&config);
+        let again = create("d1", "main", &request("POST", "/", b"{}"), &config, &mut s);
+        assert_eq!(again.status, 400);
+        assert!(
+            String::from_utf8_lossy(&again.body)
+                .contains("The last job(deployment) 1 was not finished")
+        );
+        let connected = Config {
+            connected_apps: vec!["d1".into()],
+            ..Config::default()
+        };
+        let mut s = State::default();
+        let resp = create(
+            "d1",
+            "main",
+            &request("POST", "/", b"{}"),
+            &connected,
+            &mut s,
+        );
+        assert!(String::from_utf8_lossy(&resp.body).contains("already connected a repository"));
+    }
+}
