@@ -90,6 +90,30 @@ pub struct StartDeploymentBody {
     pub source_url_type: Option<String>,
 }
 
+/// The fields of a branch this tool uses (`GetBranch`, `CreateBranch`, `DeleteBranch`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Branch {
+    pub branch_name: String,
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// The `CreateBranch` body: what a preview branch is created with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBranchBody {
+    pub branch_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    pub enable_auto_build: bool,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
 /// What `CreateDeployment` answers: the new job and where its zip goes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -163,6 +187,10 @@ fn hint_for(operation: &str, code: &str, ctx: &Target) -> Option<String> {
     Some(match code {
         "AccessDeniedException" | "UnauthorizedException" => format!(
             "the credentials lack permission: allow the IAM action amplify:{operation} on {arn}"
+        ),
+        "NotFoundException" if operation == "StartJob" => format!(
+            "no such app, branch or job: check that app {} has a branch {:?} in region {} (and the job ID for RETRY); for a branch that does not exist yet (a pull-request preview), set create-branch: true",
+            ctx.app_id, ctx.branch, ctx.region
         ),
         "NotFoundException" => format!(
             "no such app, branch or job: check that app {} has a branch {:?} in region {} (and the job ID for RETRY)",
@@ -259,6 +287,69 @@ impl Client {
             .call("StartDeployment", reqwest::Method::POST, &path, body)
             .await?;
         parse_job_summary_result("StartDeployment", &raw)
+    }
+
+    /// `GET /apps/{appId}/branches/{branchName}`.
+    pub async fn get_branch(&self) -> Result<Branch, ApiError> {
+        let raw = self
+            .call(
+                "GetBranch",
+                reqwest::Method::GET,
+                &self.branch_path(),
+                Vec::new(),
+            )
+            .await?;
+        parse_branch("GetBranch", &raw)
+    }
+
+    /// `POST /apps/{appId}/branches`, once.
+    pub async fn create_branch(&self, body: &CreateBranchBody) -> Result<Branch, ApiError> {
+        let body = serde_json::to_vec(body).expect("the body serializes");
+        let path = format!("/apps/{}/branches", encode_label(&self.target.app_id));
+        let raw = self
+            .call("CreateBranch", reqwest::Method::POST, &path, body)
+            .await?;
+        parse_branch("CreateBranch", &raw)
+    }
+
+    /// `DELETE /apps/{appId}/branches/{branchName}`.
+    pub async fn delete_branch(&self) -> Result<Branch, ApiError> {
+        let raw = self
+            .call(
+                "DeleteBranch",
+                reqwest::Method::DELETE,
+                &self.branch_path(),
+                Vec::new(),
+            )
+            .await?;
+        parse_branch("DeleteBranch", &raw)
+    }
+
+    /// `GET /apps/{appId}`: the app's default domain.
+    pub async fn default_domain(&self) -> Result<String, ApiError> {
+        let path = format!("/apps/{}", encode_label(&self.target.app_id));
+        let raw = self
+            .call("GetApp", reqwest::Method::GET, &path, Vec::new())
+            .await?;
+        let v: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+            operation: "GetApp",
+            detail: format!("{e}"),
+        })?;
+        v.pointer("/app/defaultDomain")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::Malformed {
+                operation: "GetApp",
+                detail: "no app.defaultDomain".into(),
+            })
+    }
+
+    fn branch_path(&self) -> String {
+        format!(
+            "/apps/{}/branches/{}",
+            encode_label(&self.target.app_id),
+            encode_label(&self.target.branch)
+        )
     }
 
     fn deployments_path(&self) -> String {
@@ -535,6 +626,20 @@ fn parse_summary(operation: &'static str, raw: Value) -> Result<JobSummary, ApiE
         })?;
     summary.raw = raw;
     Ok(summary)
+}
+
+/// `{"branch": {...}}`, the answer of GetBranch, CreateBranch and DeleteBranch.
+fn parse_branch(operation: &'static str, raw: &[u8]) -> Result<Branch, ApiError> {
+    #[derive(Deserialize)]
+    struct BranchResult {
+        branch: Branch,
+    }
+    serde_json::from_slice::<BranchResult>(raw)
+        .map(|r| r.branch)
+        .map_err(|e| ApiError::Malformed {
+            operation,
+            detail: format!("{e}"),
+        })
 }
 
 /// AWS's clock minus ours, in seconds, from an HTTP `Date` header.

@@ -27,6 +27,8 @@ pub struct Context {
     pub branch: Result<Sourced<String>, String>,
     pub commit_id: Option<Sourced<String>>,
     pub job_reason: Option<String>,
+    /// On a GitHub `pull_request` event: the pull request's number.
+    pub pull_request: Option<u64>,
     /// What the CI says of one commit: its message and time.
     head_commit: Option<HeadCommit>,
     /// Where `git` may find the checkout.
@@ -61,6 +63,7 @@ impl Context {
                 branch: Err("no CI was detected".into()),
                 commit_id: None,
                 job_reason: None,
+                pull_request: None,
                 head_commit: None,
                 workdir: std::env::current_dir().ok(),
             }
@@ -211,11 +214,17 @@ fn github(env: &Env) -> Result<Context, SettingsError> {
         )
     });
 
+    let pull_request = payload
+        .as_ref()
+        .filter(|_| is_pr)
+        .and_then(|p| p.pointer("/pull_request/number"))
+        .and_then(Value::as_u64);
     Ok(Context {
         provider: Some("GitHub Actions"),
         branch,
         commit_id,
         job_reason,
+        pull_request,
         head_commit,
         workdir: env
             .get("GITHUB_WORKSPACE")
@@ -464,6 +473,7 @@ fn from_table(ci: &Ci, env: &Env) -> Context {
         branch,
         commit_id,
         job_reason: first(ci.run).map(|(_, r)| format!("{}: {r}", ci.name)),
+        pull_request: None,
         head_commit,
         workdir,
     }

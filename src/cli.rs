@@ -77,6 +77,36 @@ pub const SETTINGS: &[Setting] = &[
         "by the URL",
         "BUCKET_PREFIX",
     ),
+    s("mode", "AMPLIFY_MODE", "start", "delete-branch"),
+    Setting {
+        switch: true,
+        ..s("create-branch", "AMPLIFY_CREATE_BRANCH", "false", "true")
+    },
+    s(
+        "branch-stage",
+        "AMPLIFY_BRANCH_STAGE",
+        "PULL_REQUEST on a pull request",
+        "BETA",
+    ),
+    Setting {
+        switch: true,
+        ..s(
+            "allow-delete-any-branch",
+            "AMPLIFY_ALLOW_DELETE_ANY_BRANCH",
+            "false",
+            "true",
+        )
+    },
+    Setting {
+        switch: true,
+        ..s("pr-comment", "AMPLIFY_PR_COMMENT", "false", "true")
+    },
+    s(
+        "github-token",
+        "GITHUB_TOKEN",
+        "the variable (safer than the flag)",
+        "$GITHUB_TOKEN",
+    ),
     Setting {
         alias: Some("aws-region"),
         ..s("region", "AWS_REGION", "AWS_DEFAULT_REGION", "eu-west-1")
@@ -223,7 +253,7 @@ pub fn help() -> String {
             (false, None) => format!("--{} <v>", s.flag),
         };
         text.push_str(&format!(
-            "  {flag:<36} {:<30} default: {}; e.g. {}\n",
+            "  {flag:<36} {:<32} default: {}; e.g. {}\n",
             s.var, s.default, s.example
         ));
     }

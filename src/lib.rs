@@ -12,18 +12,21 @@
 //! - layer 2: cli, credentials, source
 //! - layer 3: job, amplify
 //! - layer 4: retry
-//! - layer 5: wait, deploy
+//! - layer 5: wait, deploy, branch
 //! - layer 6: report
-//! - layer 7: settings, error
+//! - layer 7: comment
+//! - layer 8: settings, error
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 // At most one error per run, on the way out: its size costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
 
 pub mod amplify;
 pub mod archive;
+pub mod branch;
 pub mod cancel;
 pub mod ci;
 pub mod cli;
+pub mod comment;
 pub mod credentials;
 pub mod deploy;
 pub mod env;
@@ -44,10 +47,10 @@ pub use error::{Error, exit_code};
 
 use amplify::{Client, StartJobBody, Target};
 use cancel::Cancel;
-use report::Outcome;
+use report::{Done, Outcome};
 use retry::RetryError;
 use runner::untrusted;
-use settings::Settings;
+use settings::{Mode, Settings};
 
 /// Everything a start needs, checked and resolved; nothing sent to Amplify yet.
 struct Prepared {
@@ -64,7 +67,10 @@ fn checked(env: &Env) -> Result<(ci::Context, Settings), Error> {
 }
 
 async fn connect(env: &Env, ci: &ci::Context, settings: Settings) -> Result<Prepared, Error> {
-    // Credentials first: on GitHub their secrets are masked before anything else is printed.
+    // Secrets first: on GitHub they are masked before anything else is printed.
+    if let (Some(token), Some("true")) = (env.get("GITHUB_TOKEN"), env.get("GITHUB_ACTIONS")) {
+        runner::mask(token);
+    }
     let http = net::Http::new(settings.request_timeout, settings.ca_bundles.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
     log_plan(ci, &settings.job);
@@ -190,12 +196,27 @@ async fn start(
     }
 }
 
-/// Runs one job start: every input is checked before anything is sent; outputs are written
-/// only for a started job.
-pub async fn run(env: &Env, cancel: &Cancel) -> Result<Outcome, Error> {
+/// Runs one job start (or, with `mode: delete-branch`, one branch deletion): every input is
+/// checked before anything is sent; outputs are written only for a started job.
+pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
     let (ci, settings) = checked(env)?;
+    if settings.mode == Mode::DeleteBranch {
+        let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+        return until_cancelled(cancel, "deleting the branch", delete_branch(&p)).await;
+    }
     let zip = zip_source(&settings, env, cancel).await?;
     let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+    let branch = if p.settings.branch.create {
+        let s = &p.settings;
+        let ensure = async {
+            branch::ensure(&p.client, &s.branch, &s.retry)
+                .await
+                .map_err(Error::from)
+        };
+        Some(until_cancelled(cancel, "creating the branch", ensure).await?)
+    } else {
+        None
+    };
     let summary = start(&p, zip.as_ref(), cancel).await?;
     drop(zip);
     let Prepared {
@@ -210,6 +231,11 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Outcome, Error> {
         untrusted(&outcome.branch),
         outcome.job_url
     );
+    outcome.branch_url = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => None,
+        url = branch::url(&client, branch.as_ref(), &settings.retry) => url,
+    };
     if let Some(w) = &settings.wait {
         let github = env.get("GITHUB_ACTIONS") == Some("true");
         match wait::follow(&client, &outcome.summary.job_id, w, github, cancel).await {
@@ -222,7 +248,68 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Outcome, Error> {
         }
     }
     write_outputs(&settings, &outcome)?;
-    Ok(outcome)
+    post_comment(&settings, &client, &outcome).await;
+    Ok(Done::Job(Box::new(outcome)))
+}
+
+/// `mode: delete-branch`: the branch goes when it is a preview; a missing one is success.
+async fn delete_branch(p: &Prepared) -> Result<Done, Error> {
+    let s = &p.settings;
+    let name = &s.job.branch;
+    let deleted = match branch::delete(&p.client, &s.branch, &s.retry, &name.from).await {
+        Ok(branch::Deleted::Deleted) => {
+            tracing::info!("deleted branch {}", untrusted(&name.value));
+            true
+        }
+        Ok(branch::Deleted::Missing) => {
+            tracing::info!("no branch {}: nothing to delete", untrusted(&name.value));
+            false
+        }
+        Err(branch::DeleteError::NotOurs(e)) => return Err(Error::Settings(e)),
+        Err(branch::DeleteError::Api(e)) => return Err(e.into()),
+    };
+    let done = report::BranchDeleted {
+        app_id: s.job.app_id.clone(),
+        branch: name.value.clone(),
+        deleted,
+        format: s.outputs.format,
+    };
+    if let Some(path) = &s.outputs.github_output {
+        report::append_outputs(path, &done.outputs()).map_err(|source| Error::Output {
+            what: "outputs",
+            path: path.display().to_string(),
+            started: format!("branch {} deleted: {deleted}", name.value),
+            source,
+        })?;
+    }
+    Ok(Done::Branch(done))
+}
+
+/// `pr-comment`: one comment on the pull request, made or updated; a failure is a warning.
+async fn post_comment(settings: &Settings, client: &Client, outcome: &Outcome) {
+    let c = match &settings.comment {
+        comment::Comment::Off => return,
+        comment::Comment::NotAPullRequest => {
+            tracing::info!("pr-comment: this run is not for a pull request, so no comment");
+            return;
+        }
+        comment::Comment::On(c) => c,
+    };
+    let marker = comment::marker(&outcome.app_id, &outcome.branch);
+    let body = outcome.pr_comment(&marker);
+    match comment::upsert(client.http(), c, &marker, &body).await {
+        Ok(comment::Upserted::Created) => {
+            tracing::info!("commented on pull request #{}", c.pull_request)
+        }
+        Ok(comment::Upserted::Updated) => {
+            tracing::info!("updated the comment on pull request #{}", c.pull_request)
+        }
+        Err(e) => tracing::warn!(
+            "could not comment on pull request #{}: {} (the job needs permissions: pull-requests: write)",
+            c.pull_request,
+            untrusted(&e)
+        ),
+    }
 }
 
 fn outcome(settings: &Settings, summary: amplify::JobSummary) -> Outcome {
@@ -234,6 +321,7 @@ fn outcome(settings: &Settings, summary: amplify::JobSummary) -> Outcome {
         branch: job.branch.value.clone(),
         summary,
         job_url,
+        branch_url: None,
         waited: None,
         format: settings.outputs.format,
     }

@@ -19,6 +19,8 @@ pub struct Outcome {
     pub branch: String,
     pub summary: JobSummary,
     pub job_url: String,
+    /// The branch's site, `https://<displayName>.<defaultDomain>`, when it could be read.
+    pub branch_url: Option<String>,
     /// Set when the job was followed (`AMPLIFY_WAIT=true`).
     pub waited: Option<Waited>,
     /// How the result is printed on stdout.
@@ -144,6 +146,9 @@ impl Outcome {
             ("job-url", self.job_url.clone()),
             ("commit-id", self.summary.commit_id.clone()),
         ];
+        if let Some(url) = &self.branch_url {
+            out.push(("branch-url", url.clone()));
+        }
         if let Some(w) = &self.waited {
             out.push(("job-duration", self.duration_secs(w).to_string()));
             let logs: serde_json::Map<String, Value> = self
@@ -268,6 +273,9 @@ impl Outcome {
         };
         if let Value::Object(map) = &mut v {
             map.insert("jobUrl".into(), Value::String(self.job_url.clone()));
+            if let Some(url) = &self.branch_url {
+                map.insert("branchUrl".into(), Value::String(url.clone()));
+            }
         }
         v
     }
@@ -314,6 +322,9 @@ impl Outcome {
             cell(self.status()),
             cell(&s.commit_id).replace('`', "'"),
         );
+        if let Some(url) = &self.branch_url {
+            out.push_str(&format!("Preview: {url}\n\n"));
+        }
         if !self.steps().is_empty() {
             out.push_str("| Step | Status | Duration | Log |\n|---|---|---|---|\n");
             for step in self.steps() {
@@ -335,6 +346,112 @@ impl Outcome {
             out.push('\n');
         }
         out
+    }
+}
+
+impl Outcome {
+    /// The pull-request comment: `marker` (hidden), the job, the preview link, and after a
+    /// wait a row per step. Untrusted text is put in table cells and code spans only.
+    pub fn pr_comment(&self, marker: &str) -> String {
+        let cell = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('|', "\\|")
+                .replace(['\r', '\n'], " ")
+        };
+        let commit: String = self.summary.commit_id.chars().take(12).collect();
+        let mut out = format!(
+            "{marker}\n### Amplify: {}\n\n| App | Branch | Status | Commit |\n|---|---|---|---|\n| {} | {} | {} | `{}` |\n\n",
+            cell(self.status()),
+            cell(&self.app_id),
+            cell(&self.branch),
+            cell(self.status()),
+            cell(&commit).replace('`', "'"),
+        );
+        let mut links = Vec::new();
+        if let Some(url) = &self.branch_url {
+            links.push(format!("[Preview]({url})"));
+        }
+        links.push(format!(
+            "[Job {} in the console]({})",
+            cell(&self.summary.job_id),
+            self.job_url
+        ));
+        out.push_str(&links.join(" · "));
+        out.push('\n');
+        if !self.steps().is_empty() {
+            out.push_str("\n| Step | Status | Log |\n|---|---|---|\n");
+            for step in self.steps() {
+                let log = step
+                    .log_url
+                    .as_deref()
+                    .map(|u| format!("[log]({u})"))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "| {} | {} | {log} |\n",
+                    cell(&step.step_name),
+                    cell(&step.status)
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// What `mode: delete-branch` did, as it is reported.
+#[derive(Debug, Clone)]
+pub struct BranchDeleted {
+    pub app_id: String,
+    pub branch: String,
+    /// False when there was no such branch.
+    pub deleted: bool,
+    pub format: OutputFormat,
+}
+
+impl BranchDeleted {
+    pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        vec![("branch-deleted", self.deleted.to_string())]
+    }
+
+    pub fn stdout(&self) -> String {
+        match self.format {
+            OutputFormat::Json => serde_json::json!({
+                "appId": self.app_id, "branchName": self.branch, "deleted": self.deleted
+            })
+            .to_string()
+            .replace("##[", "##\\u005b"),
+            OutputFormat::Dotenv => dotenv(&self.outputs()).trim_end().to_string(),
+            OutputFormat::Text => format!("branch-deleted: {}", self.deleted),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub enum Done {
+    Job(Box<Outcome>),
+    Branch(BranchDeleted),
+}
+
+impl Done {
+    pub fn stdout(&self) -> String {
+        match self {
+            Done::Job(o) => o.stdout(),
+            Done::Branch(b) => b.stdout(),
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Done::Job(o) => o.exit_code(),
+            Done::Branch(_) => 0,
+        }
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        match self {
+            Done::Job(o) => o.failure(),
+            Done::Branch(_) => None,
+        }
     }
 }
 

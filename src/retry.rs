@@ -128,7 +128,14 @@ pub enum Class {
 
 pub fn classify(err: &ApiError) -> Class {
     match err {
-        ApiError::Service { status, code, .. } => match (status, code.as_str()) {
+        ApiError::Service {
+            status,
+            code,
+            message,
+            ..
+        } => match (status, code.as_str()) {
+            // A quota (50 branches per app) is not throttling: it will not pass by itself.
+            (_, "LimitExceededException") if is_quota(message) => Class::Fatal,
             (_, "LimitExceededException" | "ThrottlingException" | "TooManyRequestsException") => {
                 Class::Retry
             }
@@ -142,6 +149,12 @@ pub fn classify(err: &ApiError) -> Class {
             Class::Fatal
         }
     }
+}
+
+/// A `LimitExceededException` about a count of resources (branches, apps), not a rate.
+pub fn is_quota(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("branches") || m.contains("maximum number")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +328,29 @@ impl Attempts<'_> {
                     return Err(backoff.gave_up(err, earlier_unsure, client.branch_console_url()));
                 }
             }
+        }
+    }
+}
+
+/// An operation that is safe to repeat (a read, or a write whose repeat answers "already
+/// done"): retried for every transient failure under the policy.
+pub async fn repeatable<T>(
+    policy: &Policy,
+    mut op: impl AsyncFnMut() -> Result<T, ApiError>,
+) -> Result<T, RetryError> {
+    let mut backoff = Backoff::new(policy);
+    loop {
+        backoff.attempt();
+        let err = match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        if classify(&err) == Class::Fatal {
+            return Err(RetryError::Api(err));
+        }
+        match backoff.next_delay(&err) {
+            Some(d) => tokio::time::sleep(d).await,
+            None => return Err(backoff.gave_up(err, false, String::new())),
         }
     }
 }

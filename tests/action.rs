@@ -180,6 +180,13 @@ const GOOD: &[(&str, &str)] = &[
     ("poll-interval", "10ms"),
     ("cancel-on-timeout", "false"),
     ("cancel-on-abort", "false"),
+    ("mode", "start"),
+    ("create-branch", "true"),
+    ("branch-stage", "beta"),
+    ("allow-delete-any-branch", "false"),
+    // On a push event pr-comment makes no comment (and says so); the token is then unused.
+    ("pr-comment", "true"),
+    ("github-token", "ghs_token_from_input"),
 ];
 
 #[test]
@@ -202,8 +209,10 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let runner = container_env(&server, GOOD);
     let run = runner.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // create-branch reads the branch first (it exists), then the job starts.
+    assert_eq!(server.requests()[0].op, Some(Op::GetBranch));
     assert_eq!(
-        server.requests()[0].request.target,
+        api_requests(&server)[0].request.target,
         "/apps/d1a2b3c4d5e6f7/branches/feature%2Ffrom-input/jobs"
     );
     assert_eq!(
@@ -213,10 +222,18 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     );
     let written: Vec<String> = runner.outputs().into_keys().collect();
     let outputs: Vec<String> = names(&action(), "outputs");
+    let (deleting, starting): (Vec<String>, Vec<String>) =
+        outputs.into_iter().partition(|o| o == "branch-deleted");
     assert_eq!(
         sorted(written),
-        sorted(outputs),
-        "exactly the declared outputs are written"
+        sorted(starting),
+        "exactly the declared outputs of a start are written"
+    );
+    assert!(
+        run.stderr
+            .contains("pr-comment: this run is not for a pull request"),
+        "{}",
+        run.stderr
     );
 
     // Inputs that shape no request: a bad value is refused by name, so each is read.
@@ -239,6 +256,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("source", "no-such-folder"),
         ("source-url", "ftp://example.com/site.zip"),
         ("source-url-type", "TAR"),
+        ("mode", "stop"),
+        ("create-branch", "1"),
+        ("branch-stage", "ALPHA"),
+        ("allow-delete-any-branch", "1"),
+        ("pr-comment", "1"),
     ] {
         let mut inputs = GOOD.to_vec();
         inputs.retain(|(n, _)| *n != input);
@@ -256,6 +278,20 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         1,
         "no bad input sent anything"
     );
+
+    // mode delete-branch writes the one output of a deletion (the implicit branch is a
+    // production branch, so allow-delete-any-branch lets it go).
+    let mut inputs = GOOD.to_vec();
+    inputs.retain(|(n, _)| !["mode", "allow-delete-any-branch"].contains(n));
+    inputs.extend([
+        ("mode", "delete-branch"),
+        ("allow-delete-any-branch", "true"),
+    ]);
+    let runner = container_env(&server, &inputs);
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written: Vec<String> = runner.outputs().into_keys().collect();
+    assert_eq!(written, deleting);
 
     // The source input deploys the folder it names, relative to the workspace.
     let runner = container_env(

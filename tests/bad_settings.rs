@@ -188,7 +188,7 @@ fn the_default_region_and_endpoint_fallbacks_apply() {
     let run = run_with(&env, None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
-        server.requests().len(),
+        api_requests(&server).len(),
         1,
         "AWS_ENDPOINT_URL_AMPLIFY wins over AWS_ENDPOINT_URL"
     );

@@ -274,7 +274,7 @@ fn a_ci_commit_message_and_time_go_with_its_commit_only() {
     assert_eq!(b["commitId"], "other");
     assert!(b.get("commitMessage").is_none(), "{b}");
     assert!(
-        server.requests()[1]
+        api_requests(&server)[1]
             .request
             .target
             .contains("/branches/explicit/")

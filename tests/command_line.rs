@@ -94,7 +94,11 @@ fn flags_win_over_the_environment() {
         run.stderr,
         "amplify-start-job: error: the command line is \"--bogus\": unknown option; see amplify-start-job --help\n"
     );
-    assert_eq!(server.requests().len(), 1, "bad command lines send nothing");
+    assert_eq!(
+        api_requests(&server).len(),
+        1,
+        "bad command lines send nothing"
+    );
 }
 
 #[test]
@@ -155,7 +159,8 @@ fn outputs_outside_github_as_a_dotenv_file_and_in_each_stdout_format() {
          AMPLIFY_JOB_ARN=arn:aws:amplify:us-east-1:123456789012:apps/d1a2b3c4d5e6f7/branches/from-env/jobs/0000000001\n\
          AMPLIFY_JOB_STATUS=PENDING\n\
          AMPLIFY_JOB_URL=https://us-east-1.console.aws.amazon.com/amplify/apps/d1a2b3c4d5e6f7/branches/from-env/deployments/1\n\
-         AMPLIFY_COMMIT_ID=abc\n";
+         AMPLIFY_COMMIT_ID=abc\n\
+         AMPLIFY_BRANCH_URL=https://from-env.d1a2b3c4d5e6f7.amplifyapp.com\n";
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         expected,

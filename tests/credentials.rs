@@ -16,8 +16,7 @@ use common::aws::*;
 use common::*;
 
 fn signed_with(server: &Server) -> Vec<String> {
-    server
-        .requests()
+    api_requests(server)
         .iter()
         .map(|r| {
             assert!(r.signature.is_ok(), "signature verifies: {:?}", r.signature);
@@ -855,7 +854,7 @@ fn temporary_credentials_are_refreshed_during_a_long_wait() {
     );
     assert_eq!(
         container.requests().len(),
-        used.len() + 1,
+        server.requests().len() + 1,
         "the first fetch, then one per request"
     );
     assert!(

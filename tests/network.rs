@@ -148,7 +148,7 @@ fn https_through_a_connect_proxy_with_a_private_ca() {
     );
     let run = run_with(&env, None);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let reqs = server.requests();
+    let reqs = api_requests(&server);
     assert_eq!(reqs.len(), 1);
     assert!(reqs[0].signature.is_ok(), "{:?}", reqs[0].signature);
     assert_eq!(
@@ -156,10 +156,13 @@ fn https_through_a_connect_proxy_with_a_private_ca() {
         Some(format!("amplify.test:{}", net.tls).as_str())
     );
     let connects = std::fs::read_to_string(dir.path().join("connects.log")).unwrap();
-    assert_eq!(
-        connects,
-        format!("amplify.test:{0}\namplify.test:{0}\n", net.tls),
-        "every HTTPS request went through the proxy"
+    let tunnels: Vec<&str> = connects.lines().collect();
+    assert!(
+        tunnels.len() >= 2
+            && tunnels
+                .iter()
+                .all(|t| *t == format!("amplify.test:{}", net.tls)),
+        "every HTTPS request went through the proxy (the refused run's, then this run's): {connects}"
     );
 
     // A bundle that is not one is a settings error, before anything is sent.
@@ -171,7 +174,7 @@ fn https_through_a_connect_proxy_with_a_private_ca() {
     let run = run_with(&env, None);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("AWS_CA_BUNDLE is"), "{}", run.stderr);
-    assert_eq!(server.requests().len(), 1);
+    assert_eq!(api_requests(&server).len(), 1);
 }
 
 #[test]

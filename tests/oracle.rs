@@ -72,7 +72,7 @@ fn botocore_agrees_with_every_request_we_send() {
         }
         let run = run_with(&env, None);
         assert_eq!(run.code, 0, "{settings:?}: {}", run.stderr);
-        let r = server.requests().last().unwrap().clone();
+        let r = api_requests(&server).last().unwrap().clone();
         assert!(
             r.signature.is_ok(),
             "the local endpoint verifies too: {:?}",

@@ -239,7 +239,7 @@ fn a_clock_skew_rejection_is_retried_once_with_aws_time() {
     });
     let run = run_with(&env(&server), None);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let codes: Vec<Option<u16>> = server.requests().iter().map(|r| r.status).collect();
+    let codes: Vec<Option<u16>> = api_requests(&server).iter().map(|r| r.status).collect();
     assert_eq!(codes, [Some(403), Some(200)], "refused once, then accepted");
     assert!(
         run.stderr

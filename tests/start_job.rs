@@ -23,7 +23,7 @@ fn push_starts_a_release_of_the_pushed_commit_and_writes_outputs() {
     let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    let reqs = server.requests();
+    let reqs = api_requests(&server);
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];
     assert_eq!(r.request.method, "POST");
@@ -56,7 +56,7 @@ fn push_starts_a_release_of_the_pushed_commit_and_writes_outputs() {
     assert_eq!(outputs["job-status"], "PENDING");
     assert_eq!(outputs["job-url"], url);
     assert_eq!(outputs["commit-id"], SHA);
-    assert_eq!(outputs.len(), 6);
+    assert_eq!(outputs.len(), 7, "{outputs:?}");
 
     let stdout: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(stdout["jobId"], "1");
@@ -193,7 +193,7 @@ fn every_job_type_is_sent_upper_case() {
         }
         let run = run_with(&env, None);
         assert_eq!(run.code, 0, "{given}: {}", run.stderr);
-        let n = server.requests().len() - 1;
+        let n = api_requests(&server).len() - 1;
         assert_eq!(body(&server, n)["jobType"], sent);
         if sent == "RETRY" {
             assert_eq!(
@@ -238,7 +238,7 @@ fn tricky_branch_names_reach_the_server_intact() {
         let run = run_with(&env, None);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
     }
-    let reqs = server.requests();
+    let reqs = api_requests(&server);
     for (r, name) in reqs.iter().zip(names) {
         assert!(r.signature.is_ok(), "{name}: {:?}", r.signature);
         assert!(!r.request.raw_path().contains(' '), "{}", r.request.target);
@@ -303,7 +303,7 @@ fn untrusted_commit_text_cannot_issue_workflow_commands_or_forge_outputs() {
     assert_eq!(body(&server, 0)["commitMessage"], evil, "sent as is");
     let outputs = parse_outputs(&gh.output());
     assert_eq!(outputs["job-id"], "1");
-    assert_eq!(outputs.len(), 6);
+    assert_eq!(outputs.len(), 7, "{outputs:?}");
     let own_mask = format!("::add-mask::{}", amplify_local::DEMO_SECRET_ACCESS_KEY);
     for line in run.stdout.lines().chain(run.stderr.lines()) {
         assert!(
@@ -377,7 +377,8 @@ fn aws_rejections_exit_3_with_a_hint_and_write_no_outputs() {
     assert_eq!(
         run.stderr.lines().last().unwrap(),
         "::error title=amplify-start-job::StartJob failed: NotFoundException (HTTP 404): Branch nope not found.%0A\
-         hint: no such app, branch or job: check that app d1a2b3c4d5e6f7 has a branch \"nope\" in region us-east-1 (and the job ID for RETRY)"
+         hint: no such app, branch or job: check that app d1a2b3c4d5e6f7 has a branch \"nope\" in region us-east-1 (and the job ID for RETRY); \
+         for a branch that does not exist yet (a pull-request preview), set create-branch: true"
     );
     assert_eq!(gh.output(), "earlier=kept\n");
 

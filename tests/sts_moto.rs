@@ -72,7 +72,7 @@ fn amplify_trusting(moto: &Arc<Moto>) -> Server {
 }
 
 fn assert_started_with_moto_credentials(server: &Server, moto: &Moto) {
-    let reqs = server.requests();
+    let reqs = api_requests(server);
     assert_eq!(reqs.len(), 1);
     assert!(
         reqs[0].signature.is_ok(),

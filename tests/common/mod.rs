@@ -173,9 +173,19 @@ pub fn calls(server: &Server, op: Op) -> usize {
         .count()
 }
 
-/// The JSON body of the n-th recorded request.
+/// The requests that reached the endpoint, without the two reads every start makes for its
+/// branch-url (GetBranch, GetApp): what the tests of starting, signing and retrying look at.
+pub fn api_requests(server: &Server) -> Vec<amplify_local::Recorded> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| !matches!(r.op, Some(Op::GetBranch | Op::GetApp)))
+        .collect()
+}
+
+/// The JSON body of the n-th recorded request (of [`api_requests`]).
 pub fn body(server: &Server, n: usize) -> serde_json::Value {
-    serde_json::from_slice(&server.requests()[n].request.body).unwrap()
+    serde_json::from_slice(&api_requests(server)[n].request.body).unwrap()
 }
 
 /// A git repository with one commit, made with a fixed author and committer date.

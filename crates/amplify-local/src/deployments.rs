@@ -230,7 +230,7 @@ pub(crate) fn upload(token: &str, req: &Request, s: &mut State) -> Response {
             "The request signature we calculated does not match the signature you provided",
         );
     };
-    if now() > p.expires {
+    if now() >= p.expires {
         return s3_error(403, "AccessDenied", "Request has expired");
     }
     if req.body.is_empty() {

@@ -5,11 +5,13 @@
 //! rest-json services do (`x-amzn-ErrorType` and a `{"message": ...}` body), runs a job state
 //! machine, records every request, and plays scripted faults per operation.
 
+mod branches;
 mod deployments;
 pub mod http;
 pub mod sigv4;
 pub mod stub;
 
+pub use branches::{BranchRecord, MAX_BRANCHES};
 pub use deployments::{Upload, zip_entries};
 
 use std::collections::{HashMap, VecDeque};
@@ -39,6 +41,10 @@ pub enum Op {
     StartDeployment,
     /// The zip's `PUT` to the URL `CreateDeployment` gave (not SigV4-signed: presigned).
     Upload,
+    GetApp,
+    GetBranch,
+    CreateBranch,
+    DeleteBranch,
 }
 
 /// A scripted misbehaviour for one call of an operation.
@@ -139,6 +145,11 @@ pub struct Config {
     pub connected_apps: Vec<String>,
     /// How long an upload URL works.
     pub upload_ttl_secs: u64,
+    /// Only branches created (`CreateBranch`) or seeded exist; otherwise every well-formed
+    /// branch does, as a production branch.
+    pub strict_branches: bool,
+    /// After `DeleteBranch`, the branch is "being deleted" for this many `CreateBranch` calls.
+    pub deleting_creates: u32,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -158,6 +169,8 @@ impl Default for Config {
             key_source: None,
             connected_apps: Vec::new(),
             upload_ttl_secs: 3600,
+            strict_branches: false,
+            deleting_creates: 0,
         }
     }
 }
@@ -202,6 +215,7 @@ pub(crate) struct State {
     /// Upload URLs `CreateDeployment` gave, by token.
     pub(crate) presigned: HashMap<String, deployments::Presigned>,
     pub(crate) uploads: Vec<Upload>,
+    pub(crate) branches: Vec<BranchRecord>,
     /// This server's own URL, for the upload URLs it hands out.
     pub(crate) base_url: String,
 }
@@ -255,6 +269,16 @@ impl Server {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Add a branch, e.g. one with a stage to delete or keep.
+    pub fn seed_branch(&self, branch: BranchRecord) {
+        self.state.lock().unwrap().branches.push(branch);
+    }
+
+    /// The branches created or seeded (not the implicit ones), in order.
+    pub fn branches(&self) -> Vec<BranchRecord> {
+        self.state.lock().unwrap().branches.clone()
     }
 
     /// Every archive uploaded so far (the last one per job), in order.
@@ -536,6 +560,12 @@ fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
         ("GET", ["apps", _, "branches", _, "jobs"]) => Op::ListJobs,
         ("GET", ["apps", _, "branches", _, "jobs", _]) => Op::GetJob,
         ("DELETE", ["apps", _, "branches", _, "jobs", _, "stop"]) => Op::StopJob,
+        ("GET", ["apps", app]) => return Ok((Op::GetApp, vec![app.to_string()])),
+        ("POST", ["apps", app, "branches"]) => {
+            return Ok((Op::CreateBranch, vec![app.to_string()]));
+        }
+        ("GET", ["apps", _, "branches", _]) => Op::GetBranch,
+        ("DELETE", ["apps", _, "branches", _]) => Op::DeleteBranch,
         ("POST", ["apps", _, "branches", _, "deployments"]) => Op::CreateDeployment,
         ("POST", ["apps", _, "branches", _, "deployments", "start"]) => Op::StartDeployment,
         (_, ["_upload", token]) => return Ok((Op::Upload, vec![token.to_string()])),
@@ -564,7 +594,7 @@ pub(crate) fn constraint(value: &str, member: &str, what: &str) -> Response {
     ))
 }
 
-fn validate_app_branch(app: &str, branch: &str, config: &Config) -> Result<(), Response> {
+fn validate_app(app: &str, config: &Config) -> Result<(), Response> {
     let ok = (1..=20).contains(&app.len())
         && app.starts_with('d')
         && app.len() > 1
@@ -578,6 +608,18 @@ fn validate_app_branch(app: &str, branch: &str, config: &Config) -> Result<(), R
             "Member must satisfy regular expression pattern: d[a-z0-9]+",
         ));
     }
+    if !config.apps.is_empty() && !config.apps.iter().any(|(a, _)| a == app) {
+        return Err(aws_error(
+            404,
+            "NotFoundException",
+            &format!("App {app} not found."),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_app_branch(app: &str, branch: &str, config: &Config) -> Result<(), Response> {
+    validate_app(app, config)?;
     let n = branch.chars().count();
     if !(1..=255).contains(&n) {
         return Err(constraint(
@@ -586,14 +628,7 @@ fn validate_app_branch(app: &str, branch: &str, config: &Config) -> Result<(), R
             "Member must have length between 1 and 255",
         ));
     }
-    if !config.apps.is_empty() {
-        let Some((_, branches)) = config.apps.iter().find(|(a, _)| a == app) else {
-            return Err(aws_error(
-                404,
-                "NotFoundException",
-                &format!("App {app} not found."),
-            ));
-        };
+    if let Some((_, branches)) = config.apps.iter().find(|(a, _)| a == app) {
         if !branches.iter().any(|b| b == branch) {
             return Err(aws_error(
                 404,
@@ -609,11 +644,31 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
     if op == Op::Upload {
         return deployments::upload(&params[0], req, s);
     }
+    if matches!(op, Op::GetApp | Op::CreateBranch) {
+        let app = &params[0];
+        if let Err(resp) = validate_app(app, config) {
+            return resp;
+        }
+        return match op {
+            Op::GetApp => branches::get_app(app, config),
+            _ => branches::create_branch(app, req, config, s),
+        };
+    }
     let (app, branch) = (&params[0], &params[1]);
     if let Err(resp) = validate_app_branch(app, branch, config) {
         return resp;
     }
+    if !branches::exists(app, branch, config, s) && op != Op::GetBranch {
+        return aws_error(
+            404,
+            "NotFoundException",
+            &format!("Branch {branch} not found."),
+        );
+    }
     match op {
+        Op::GetBranch => branches::get_branch(app, branch, config, s),
+        Op::DeleteBranch => branches::delete_branch(app, branch, config, s),
+        Op::GetApp | Op::CreateBranch => unreachable!("answered above"),
         Op::StartJob => start_job(app, branch, req, config, s),
         Op::CreateDeployment => deployments::create(app, branch, req, config, s),
         Op::StartDeployment => deployments::start(app, branch, req, config, s),

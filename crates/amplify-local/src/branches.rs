@@ -1,0 +1,236 @@
+//! Apps and branches: `GetApp`, `GetBranch`, `CreateBranch`, `DeleteBranch`, with the
+//! 50-branch quota, a branch that is still being deleted, and the answer a second create of
+//! the same branch gets.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::http::{Request, Response};
+use crate::{ACCOUNT, Config, State, aws_error, bad_request, constraint, now};
+
+/// Branches an app may have, as AWS enforces it.
+pub const MAX_BRANCHES: usize = 50;
+const STAGES: [&str; 5] = [
+    "PRODUCTION",
+    "BETA",
+    "DEVELOPMENT",
+    "EXPERIMENTAL",
+    "PULL_REQUEST",
+];
+
+/// A branch the endpoint knows.
+#[derive(Debug, Clone)]
+pub struct BranchRecord {
+    pub app_id: String,
+    pub name: String,
+    pub stage: String,
+    pub display_name: String,
+    pub enable_auto_build: bool,
+    pub tags: BTreeMap<String, String>,
+    /// While above 0, the branch is being deleted: `GetBranch` says it is gone and
+    /// `CreateBranch` refuses it (counting down once per refusal).
+    pub deleting: u32,
+    pub create_time: f64,
+}
+
+impl BranchRecord {
+    pub fn new(app_id: &str, name: &str, stage: &str) -> BranchRecord {
+        BranchRecord {
+            app_id: app_id.into(),
+            name: name.into(),
+            stage: stage.into(),
+            display_name: name.replace('/', "-"),
+            enable_auto_build: true,
+            tags: BTreeMap::new(),
+            deleting: 0,
+            create_time: now(),
+        }
+    }
+
+    fn json(&self, region: &str) -> Value {
+        json!({
+            "branchArn": format!("arn:aws:amplify:{region}:{ACCOUNT}:apps/{}/branches/{}", self.app_id, self.name),
+            "branchName": self.name,
+            "description": "",
+            "tags": self.tags,
+            "stage": self.stage,
+            "displayName": self.display_name,
+            "enableNotification": false,
+            "createTime": self.create_time,
+            "updateTime": self.create_time,
+            "environmentVariables": {},
+            "enableAutoBuild": self.enable_auto_build,
+            "customDomains": [],
+            "framework": "",
+            "activeJobId": "",
+            "totalNumberOfJobs": "0",
+            "enableBasicAuth": false,
+            "ttl": "5",
+            "enablePullRequestPreview": false,
+        })
+    }
+}
+
+/// Whether the branch exists: with `Config::strict_branches`, only branches created or seeded;
+/// otherwise every well-formed one (as `Config::apps` allows).
+pub(crate) fn exists(app: &str, branch: &str, config: &Config, s: &State) -> bool {
+    if !config.strict_branches {
+        return true;
+    }
+    s.branches
+        .iter()
+        .any(|b| b.app_id == app && b.name == branch && b.deleting == 0)
+}
+
+fn record(app: &str, branch: &str, config: &Config, s: &State) -> Option<BranchRecord> {
+    let known = s
+        .branches
+        .iter()
+        .find(|b| b.app_id == app && b.name == branch);
+    match known {
+        Some(b) if b.deleting > 0 => None,
+        Some(b) => Some(b.clone()),
+        // Not strict: a branch nobody created exists as a production branch.
+        None if !config.strict_branches => Some(BranchRecord::new(app, branch, "PRODUCTION")),
+        None => None,
+    }
+}
+
+fn not_found(branch: &str) -> Response {
+    aws_error(
+        404,
+        "NotFoundException",
+        &format!("Branch {branch} not found."),
+    )
+}
+
+pub(crate) fn get_app(app: &str, config: &Config) -> Response {
+    let t = now();
+    Response::json(
+        200,
+        &json!({ "app": {
+            "appId": app,
+            "appArn": format!("arn:aws:amplify:{}:{ACCOUNT}:apps/{app}", config.region),
+            "name": app,
+            "description": "",
+            "repository": "",
+            "platform": "WEB",
+            "createTime": t,
+            "updateTime": t,
+            "environmentVariables": {},
+            "defaultDomain": format!("{app}.amplifyapp.com"),
+            "enableBranchAutoBuild": false,
+            "enableBasicAuth": false,
+        }}),
+    )
+}
+
+pub(crate) fn get_branch(app: &str, branch: &str, config: &Config, s: &State) -> Response {
+    match record(app, branch, config, s) {
+        Some(b) => Response::json(200, &json!({ "branch": b.json(&config.region) })),
+        None => not_found(branch),
+    }
+}
+
+pub(crate) fn create_branch(app: &str, req: &Request, config: &Config, s: &mut State) -> Response {
+    let body: Value = match serde_json::from_slice(&req.body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return aws_error(
+                400,
+                "SerializationException",
+                "Request body is not a JSON object",
+            );
+        }
+    };
+    let Some(name) = body.get("branchName").and_then(Value::as_str) else {
+        return bad_request(
+            "1 validation error detected: Value null at 'branchName' failed to satisfy constraint: Member must not be null".into(),
+        );
+    };
+    if !(1..=255).contains(&name.chars().count()) {
+        return constraint(
+            name,
+            "branchName",
+            "Member must have length between 1 and 255",
+        );
+    }
+    let stage = body.get("stage").and_then(Value::as_str).unwrap_or("NONE");
+    if body.get("stage").is_some() && !STAGES.contains(&stage) {
+        return constraint(
+            stage,
+            "stage",
+            "Member must satisfy enum value set: [PRODUCTION, BETA, DEVELOPMENT, EXPERIMENTAL, PULL_REQUEST]",
+        );
+    }
+    let tags: BTreeMap<String, String> = match body.get("tags") {
+        None => BTreeMap::new(),
+        Some(t) => match serde_json::from_value(t.clone()) {
+            Ok(t) => t,
+            Err(_) => {
+                return aws_error(
+                    400,
+                    "SerializationException",
+                    "tags must be a map of strings",
+                );
+            }
+        },
+    };
+    if tags.len() > 50 {
+        return constraint(
+            "tags",
+            "tags",
+            "Member must have length less than or equal to 50",
+        );
+    }
+    if let Some(b) = s
+        .branches
+        .iter_mut()
+        .find(|b| b.app_id == app && b.name == name)
+    {
+        if b.deleting > 0 {
+            b.deleting -= 1;
+            let gone = b.deleting == 0;
+            let msg = format!("Branch {name} is being deleted. Try again later.");
+            if gone {
+                s.branches.retain(|b| !(b.app_id == app && b.name == name));
+            }
+            return bad_request(msg);
+        }
+        return bad_request(format!("Branch {name} already exists."));
+    }
+    if s.branches.iter().filter(|b| b.app_id == app).count() >= MAX_BRANCHES {
+        return aws_error(
+            429,
+            "LimitExceededException",
+            &format!(
+                "The number of branches for app {app} has reached the limit of {MAX_BRANCHES}."
+            ),
+        );
+    }
+    let mut b = BranchRecord::new(app, name, stage);
+    b.enable_auto_build = body
+        .get("enableAutoBuild")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    b.tags = tags;
+    let resp = Response::json(200, &json!({ "branch": b.json(&config.region) }));
+    s.branches.push(b);
+    resp
+}
+
+pub(crate) fn delete_branch(app: &str, branch: &str, config: &Config, s: &mut State) -> Response {
+    let Some(b) = record(app, branch, config, s) else {
+        return not_found(branch);
+    };
+    s.branches
+        .retain(|r| !(r.app_id == app && r.name == branch));
+    s.jobs.retain(|j| !(j.app_id == app && j.branch == branch));
+    if config.deleting_creates > 0 {
+        let mut gone = b.clone();
+        gone.deleting = config.deleting_creates;
+        s.branches.push(gone);
+    }
+    Response::json(200, &json!({ "branch": b.json(&config.region) }))
+}

@@ -1,0 +1,246 @@
+//! Branches for pull-request previews: create the branch when it is missing
+//! (`create-branch`), learn its URL, and delete it when the pull request closes
+//! (`mode: delete-branch`), deleting only what is ours to delete.
+
+use std::collections::BTreeMap;
+
+use crate::amplify::{ApiError, Branch, Client, CreateBranchBody};
+use crate::env::{Env, Name, SettingsError, boolean};
+use crate::retry::{Backoff, Policy, RetryError, is_quota, repeatable};
+use crate::runner::untrusted;
+
+pub const CREATE_BRANCH: Name = Name {
+    var: "AMPLIFY_CREATE_BRANCH",
+    input: "create-branch",
+};
+pub const BRANCH_STAGE: Name = Name {
+    var: "AMPLIFY_BRANCH_STAGE",
+    input: "branch-stage",
+};
+pub const ALLOW_DELETE_ANY_BRANCH: Name = Name {
+    var: "AMPLIFY_ALLOW_DELETE_ANY_BRANCH",
+    input: "allow-delete-any-branch",
+};
+/// The tag a created branch carries, which makes it ours to delete.
+pub const CREATED_BY: (&str, &str) = ("created-by", "amplify-start-job");
+const STAGES: [&str; 5] = [
+    "PRODUCTION",
+    "BETA",
+    "DEVELOPMENT",
+    "EXPERIMENTAL",
+    "PULL_REQUEST",
+];
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BranchSettings {
+    /// Create the branch when Amplify does not have it.
+    pub create: bool,
+    /// The stage a created branch gets; `None`: not sent.
+    pub stage: Option<String>,
+    /// `delete-branch` may delete a branch that is not a preview.
+    pub allow_delete_any: bool,
+}
+
+impl BranchSettings {
+    /// `pull_request`: the run is for a GitHub `pull_request` event (the default stage).
+    pub fn from_env(env: &Env, pull_request: bool) -> Result<BranchSettings, SettingsError> {
+        let stage = match env.get(BRANCH_STAGE.var) {
+            Some(s) if STAGES.contains(&s.to_ascii_uppercase().as_str()) => {
+                Some(s.to_ascii_uppercase())
+            }
+            Some(s) => {
+                return Err(SettingsError::of(
+                    BRANCH_STAGE,
+                    Some(s),
+                    "not a branch stage",
+                    "use PRODUCTION, BETA, DEVELOPMENT, EXPERIMENTAL or PULL_REQUEST",
+                ));
+            }
+            None => pull_request.then(|| "PULL_REQUEST".to_string()),
+        };
+        Ok(BranchSettings {
+            create: boolean(env.get(CREATE_BRANCH.var), CREATE_BRANCH)?,
+            stage,
+            allow_delete_any: boolean(
+                env.get(ALLOW_DELETE_ANY_BRANCH.var),
+                ALLOW_DELETE_ANY_BRANCH,
+            )?,
+        })
+    }
+}
+
+fn not_found(e: &RetryError) -> bool {
+    matches!(e, RetryError::Api(ApiError::Service { code, .. }) if code == "NotFoundException")
+}
+
+/// The branch, created first when it is missing. Two runs creating it at once both succeed
+/// ("already exists" is success), and a branch still being deleted is waited for.
+pub async fn ensure(
+    client: &Client,
+    s: &BranchSettings,
+    policy: &Policy,
+) -> Result<Branch, RetryError> {
+    match repeatable(policy, async || client.get_branch().await).await {
+        Err(e) if not_found(&e) => {}
+        found => return found,
+    }
+    let branch = &client.target().branch;
+    tracing::info!("branch {} does not exist: creating it", untrusted(branch));
+    let body = CreateBranchBody {
+        branch_name: branch.clone(),
+        stage: s.stage.clone(),
+        // This tool starts the builds: a webhook build on top would build each push twice.
+        enable_auto_build: false,
+        tags: BTreeMap::from([(CREATED_BY.0.to_string(), CREATED_BY.1.to_string())]),
+    };
+    let mut deleting = Backoff::new(policy);
+    loop {
+        match repeatable(policy, async || client.create_branch(&body).await).await {
+            Ok(b) => return Ok(b),
+            Err(RetryError::Api(e)) if message_has(&e, "already exists") => {
+                tracing::info!(
+                    "branch {} was created meanwhile: using it",
+                    untrusted(branch)
+                );
+                return repeatable(policy, async || client.get_branch().await).await;
+            }
+            Err(RetryError::Api(e)) if message_has(&e, "being deleted") => {
+                deleting.attempt();
+                let Some(delay) = deleting.next_delay(&e) else {
+                    return Err(RetryError::Api(e));
+                };
+                tracing::info!(
+                    "branch {} is being deleted: creating it again after that",
+                    untrusted(branch)
+                );
+                tokio::time::sleep(delay).await;
+            }
+            Err(RetryError::Api(e)) if quota(&e) => {
+                return Err(RetryError::Api(with_quota_hint(e)));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn message_has(e: &ApiError, text: &str) -> bool {
+    matches!(e, ApiError::Service { message, .. } if message.to_ascii_lowercase().contains(text))
+}
+
+fn quota(e: &ApiError) -> bool {
+    matches!(e, ApiError::Service { code, message, .. } if code == "LimitExceededException" && is_quota(message))
+}
+
+fn with_quota_hint(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Service {
+            operation,
+            status,
+            code,
+            message,
+            request_id,
+            retry_after,
+            clock_skew,
+            ..
+        } => ApiError::Service {
+            operation,
+            status,
+            code,
+            message,
+            request_id,
+            retry_after,
+            clock_skew,
+            hint: Some(
+                "an app has at most 50 branches, and that limit cannot be raised: delete the branches of closed pull requests with mode: delete-branch".into(),
+            ),
+        },
+        other => other,
+    }
+}
+
+/// `https://<displayName>.<defaultDomain>`, from the branch (read here unless given) and the
+/// app. A read that fails (often denied) is one warning, and no URL: never a failed run.
+pub async fn url(client: &Client, known: Option<&Branch>, policy: &Policy) -> Option<String> {
+    let branch = async {
+        match known {
+            Some(b) => Ok(b.clone()),
+            None => repeatable(policy, async || client.get_branch().await).await,
+        }
+    };
+    let domain = repeatable(policy, async || client.default_domain().await);
+    let (branch, domain) = tokio::join!(branch, domain);
+    match (branch, domain) {
+        (Ok(b), Ok(d)) => {
+            let name = if b.display_name.is_empty() {
+                b.branch_name.replace('/', "-")
+            } else {
+                b.display_name
+            };
+            Some(format!("https://{name}.{d}"))
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(
+                "no branch-url: {} (allow amplify:GetBranch and amplify:GetApp to get it)",
+                untrusted(&e.to_string())
+            );
+            None
+        }
+    }
+}
+
+/// What `delete-branch` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Deleted,
+    /// There was no such branch: nothing to do.
+    Missing,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    /// Not a preview: refused unless `allow-delete-any-branch`.
+    #[error(transparent)]
+    NotOurs(SettingsError),
+    #[error(transparent)]
+    Api(#[from] RetryError),
+}
+
+/// Deletes the branch when it is a preview (stage `PULL_REQUEST`, or created by this tool),
+/// or when `allow-delete-any-branch` says any branch may go.
+pub async fn delete(
+    client: &Client,
+    s: &BranchSettings,
+    policy: &Policy,
+    from: &str,
+) -> Result<Deleted, DeleteError> {
+    let branch = match repeatable(policy, async || client.get_branch().await).await {
+        Ok(b) => b,
+        Err(e) if not_found(&e) => return Ok(Deleted::Missing),
+        Err(e) => return Err(e.into()),
+    };
+    let ours = branch.stage == "PULL_REQUEST"
+        || branch.tags.get(CREATED_BY.0).map(String::as_str) == Some(CREATED_BY.1);
+    if !ours && !s.allow_delete_any {
+        return Err(DeleteError::NotOurs(SettingsError::new(
+            from,
+            Some("branch-name"),
+            Some(&branch.branch_name),
+            &format!(
+                "delete-branch deletes only pull-request previews, and this branch has stage {} and no {}={} tag",
+                if branch.stage.is_empty() {
+                    "(none)"
+                } else {
+                    &branch.stage
+                },
+                CREATED_BY.0,
+                CREATED_BY.1
+            ),
+            "check the branch the workflow names; set allow-delete-any-branch: true only if it really may delete this one",
+        )));
+    }
+    match repeatable(policy, async || client.delete_branch().await).await {
+        Ok(_) => Ok(Deleted::Deleted),
+        Err(e) if not_found(&e) => Ok(Deleted::Missing),
+        Err(e) => Err(e.into()),
+    }
+}
