@@ -446,7 +446,19 @@ impl Client {
     }
 
     pub async fn list_jobs(&self, max_results: u8) -> Result<Vec<JobSummary>, ApiError> {
-        let path = format!("{}?maxResults={max_results}", self.jobs_path());
+        Ok(self.list_jobs_page(max_results, None).await?.0)
+    }
+
+    /// One page of the branch's jobs, newest first, and the token of the next page.
+    pub async fn list_jobs_page(
+        &self,
+        max_results: u8,
+        next_token: Option<&str>,
+    ) -> Result<(Vec<JobSummary>, Option<String>), ApiError> {
+        let mut path = format!("{}?maxResults={max_results}", self.jobs_path());
+        if let Some(t) = next_token {
+            path.push_str(&format!("&nextToken={}", encode_label(t)));
+        }
         let raw = self
             .call("ListJobs", reqwest::Method::GET, &path, Vec::new())
             .await?;
@@ -454,17 +466,20 @@ impl Client {
         #[serde(rename_all = "camelCase")]
         struct ListJobsResult {
             job_summaries: Vec<Value>,
+            #[serde(default)]
+            next_token: Option<String>,
         }
         let result: ListJobsResult =
             serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
                 operation: "ListJobs",
                 detail: format!("{e}"),
             })?;
-        result
+        let jobs = result
             .job_summaries
             .into_iter()
             .map(|j| parse_summary("ListJobs", j))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((jobs, result.next_token.filter(|t| !t.is_empty())))
     }
 
     /// Every header of a request as it is sent: `host`, `content-type` for a body, and SigV4's.

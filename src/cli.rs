@@ -77,7 +77,17 @@ pub const SETTINGS: &[Setting] = &[
         "by the URL",
         "BUCKET_PREFIX",
     ),
-    s("mode", "AMPLIFY_MODE", "start", "delete-branch"),
+    s("mode", "AMPLIFY_MODE", "start", "follow"),
+    s("follow-timeout", "AMPLIFY_FOLLOW_TIMEOUT", "5m", "10m"),
+    Setting {
+        switch: true,
+        ..s(
+            "cancel-previous",
+            "AMPLIFY_CANCEL_PREVIOUS",
+            "false",
+            "true",
+        )
+    },
     Setting {
         switch: true,
         ..s("create-branch", "AMPLIFY_CREATE_BRANCH", "false", "true")
@@ -215,6 +225,11 @@ pub fn parse(args: impl IntoIterator<Item = String>, env: Env) -> Result<Command
                 dry_run = true;
                 continue;
             }
+            // Short for --mode follow.
+            "follow" if inline.is_none() => {
+                env = env.with("AMPLIFY_MODE", "follow");
+                continue;
+            }
             _ => {}
         }
         let Some(setting) = SETTINGS
@@ -259,13 +274,15 @@ pub fn help() -> String {
     }
     text.push_str(&format!(
         "  {:<36} resolve everything, print the signed request (secrets redacted), send nothing\n\
+         \x20 {:<36} the same as --mode follow: wait for the job Amplify started for the commit\n\
          \x20 {:<36} this text\n\
          \x20 {:<36} the version\n\n\
          Credentials: the AWS SDK chain (environment, GitHub OIDC with --role-to-assume, web identity,\n\
          profiles, container, EC2 instance metadata). CI detected: {}; else git in the working directory.\n\
          Exit codes: 0 started, 2 bad settings or credentials, 3 AWS refused, 4 gave up after retries,\n\
-         5 the job failed (with --wait), 6 the wait timed out, 130/143 interrupted.\n",
+         5 the job failed (with --wait), 6 the wait timed out (or follow found no job), 130/143 interrupted.\n",
         "--dry-run",
+        "--follow",
         "--help",
         "--version",
         crate::ci::known().collect::<Vec<_>>().join(", ")

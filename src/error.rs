@@ -18,6 +18,9 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error(transparent)]
     Retry(#[from] RetryError),
+    /// `mode: follow` found no job for the commit.
+    #[error(transparent)]
+    Follow(crate::follow::FollowError),
     /// The folder to deploy cannot be zipped (or the zip is over the limit).
     #[error("AMPLIFY_SOURCE (input source) cannot be deployed: {0}")]
     Archive(crate::archive::ArchiveError),
@@ -51,6 +54,7 @@ pub fn exit_code(err: &Error) -> u8 {
             *code
         }
         Error::Api(_) | Error::Retry(_) => 4,
+        Error::Follow(_) => 6,
         Error::Archive(crate::archive::ArchiveError::Write { .. }) => 1,
         Error::Archive(_) => 2,
         Error::Output { .. } => 1,

@@ -12,8 +12,8 @@
 //! - layer 2: cli, credentials, source
 //! - layer 3: job, amplify
 //! - layer 4: retry
-//! - layer 5: wait, deploy, branch
-//! - layer 6: report
+//! - layer 5: wait, deploy, branch, supersede
+//! - layer 6: report, follow
 //! - layer 7: comment
 //! - layer 8: settings, error
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -31,6 +31,7 @@ pub mod credentials;
 pub mod deploy;
 pub mod env;
 pub mod error;
+pub mod follow;
 pub mod job;
 pub mod net;
 pub mod random;
@@ -40,6 +41,7 @@ pub mod runner;
 pub mod settings;
 pub mod signing;
 pub mod source;
+pub mod supersede;
 pub mod wait;
 
 pub use env::Env;
@@ -168,8 +170,23 @@ async fn start(
     cancel: &Cancel,
 ) -> Result<amplify::JobSummary, Error> {
     let s = &p.settings;
+    let stopped = if s.cancel_previous {
+        let commit = s.job.commit.id.as_ref().map(|c| c.value.as_str());
+        let stop = async {
+            supersede::stop_previous(
+                &p.client,
+                commit.filter(|_| s.job.source.is_none()),
+                &s.retry,
+            )
+            .await
+            .map_err(Error::from)
+        };
+        until_cancelled(cancel, "stopping superseded jobs", stop).await?
+    } else {
+        Vec::new()
+    };
     let result = match &s.job.source {
-        None => retry::start_job(&p.client, &p.body, &s.retry, cancel).await,
+        None => retry::start_job(&p.client, &p.body, &s.retry, cancel, &stopped).await,
         Some(source) => {
             let payload = match (source, zip) {
                 (source::Source::Zip(path), _) => deploy::Payload::Zip(path),
@@ -204,6 +221,22 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
         let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
         return until_cancelled(cancel, "deleting the branch", delete_branch(&p)).await;
     }
+    if settings.mode == Mode::Follow {
+        let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+        let s = &p.settings;
+        let commit = s.job.commit.id.as_ref().map_or("", |c| c.value.as_str());
+        let poll = s.wait.as_ref().map_or(wait::MIN_POLL, |w| w.poll_interval);
+        let find = async {
+            follow::find(&p.client, commit, &s.follow, poll, &s.retry)
+                .await
+                .map_err(|e| match e {
+                    follow::FollowError::Api(e) => Error::Retry(e),
+                    other => Error::Follow(other),
+                })
+        };
+        let summary = until_cancelled(cancel, "looking for the commit's job", find).await?;
+        return finish(env, p, summary, None, cancel).await;
+    }
     let zip = zip_source(&settings, env, cancel).await?;
     let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
     let branch = if p.settings.branch.create {
@@ -219,12 +252,29 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
     };
     let summary = start(&p, zip.as_ref(), cancel).await?;
     drop(zip);
+    finish(env, p, summary, branch, cancel).await
+}
+
+/// After the start (or, in follow mode, the find): the branch URL, the wait, the outputs, the
+/// comment.
+async fn finish(
+    env: &Env,
+    p: Prepared,
+    summary: amplify::JobSummary,
+    branch: Option<amplify::Branch>,
+    cancel: &Cancel,
+) -> Result<Done, Error> {
     let Prepared {
         settings, client, ..
     } = p;
     let mut outcome = outcome(&settings, summary);
+    let verb = if settings.mode == Mode::Follow {
+        "following"
+    } else {
+        "started"
+    };
     tracing::info!(
-        "started job {} ({}) on {}/{}: {}",
+        "{verb} job {} ({}) on {}/{}: {}",
         outcome.summary.job_id,
         outcome.summary.status,
         outcome.app_id,

@@ -198,11 +198,13 @@ pub fn matches(job: &JobSummary, body: &StartJobBody, since: f64) -> bool {
 
 /// Starts one job, retrying per `policy`; never two. A signal ends it at once: no attempt
 /// starts after it, and an attempt it cut short is checked for once (bounded).
+/// `stopped`: jobs this run stopped (`cancel-previous`), never adopted as the one it started.
 pub async fn start_job(
     client: &Client,
     body: &StartJobBody,
     policy: &Policy,
     cancel: &Cancel,
+    stopped: &[String],
 ) -> Result<JobSummary, RetryError> {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -215,6 +217,7 @@ pub async fn start_job(
         body,
         policy,
         since,
+        stopped,
     };
     let result = tokio::select! {
         biased;
@@ -231,7 +234,7 @@ pub async fn start_job(
 /// so the outputs can name it.
 async fn interrupted(a: &Attempts<'_>, code: u8, maybe_started: bool) -> RetryError {
     let job = if maybe_started {
-        match tokio::time::timeout(INTERRUPTED_CHECK, reconcile(a.client, a.body, a.since)).await {
+        match tokio::time::timeout(INTERRUPTED_CHECK, reconcile(a)).await {
             Ok(Ok(job)) => job,
             Ok(Err(e)) => {
                 tracing::warn!(
@@ -261,6 +264,7 @@ struct Attempts<'a> {
     policy: &'a Policy,
     /// Seconds since the epoch (our clock) no later than any job this run starts.
     since: f64,
+    stopped: &'a [String],
 }
 
 impl Attempts<'_> {
@@ -280,7 +284,7 @@ impl Attempts<'_> {
             let attempts = backoff.attempt();
             *unsure = true;
             let result = if earlier_unsure {
-                match reconcile(client, body, self.since).await {
+                match reconcile(self).await {
                     Ok(Some(job)) => {
                         tracing::warn!(
                             "adopting job {} started by an earlier attempt whose answer was lost",
@@ -429,15 +433,13 @@ fn start_job_class(err: &ApiError) -> Class {
     }
 }
 
-async fn reconcile(
-    client: &Client,
-    body: &StartJobBody,
-    since: f64,
-) -> Result<Option<JobSummary>, ApiError> {
-    let jobs = client.list_jobs(RECONCILE_WINDOW).await?;
+async fn reconcile(a: &Attempts<'_>) -> Result<Option<JobSummary>, ApiError> {
+    let jobs = a.client.list_jobs(RECONCILE_WINDOW).await?;
     // startTime is AWS's clock: compare in it once a skew is known.
-    let since = since + client.clock_offset() as f64;
-    Ok(jobs.into_iter().find(|j| matches(j, body, since)))
+    let since = a.since + a.client.clock_offset() as f64;
+    Ok(jobs
+        .into_iter()
+        .find(|j| matches(j, a.body, since) && !a.stopped.contains(&j.job_id)))
 }
 
 fn retry_after(err: &ApiError) -> Option<Duration> {

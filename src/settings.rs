@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use crate::branch::BranchSettings;
 use crate::ci;
+use crate::ci::COMMIT_ID;
 use crate::comment::Comment;
 use crate::credentials;
-use crate::env::{Env, Name, SettingsError};
+use crate::env::{Env, Name, SettingsError, boolean};
+use crate::follow::FollowSettings;
 use crate::job::Job;
+use crate::job::JobType;
 use crate::report::OutputSettings;
 use crate::retry::{self, Policy};
+use crate::supersede::CANCEL_PREVIOUS;
 use crate::wait::WaitSettings;
 
 pub const MODE: Name = Name {
@@ -27,6 +31,8 @@ pub enum Mode {
     Start,
     /// Delete the branch (a pull-request preview whose pull request closed).
     DeleteBranch,
+    /// Start nothing: follow the job Amplify started for the commit.
+    Follow,
 }
 
 impl Mode {
@@ -34,11 +40,12 @@ impl Mode {
         match env.get(MODE.var).map(str::to_ascii_lowercase).as_deref() {
             None | Some("start") => Ok(Mode::Start),
             Some("delete-branch") => Ok(Mode::DeleteBranch),
+            Some("follow") => Ok(Mode::Follow),
             Some(_) => Err(SettingsError::of(
                 MODE,
                 env.get(MODE.var),
                 "not a mode",
-                "use start (the default) or delete-branch",
+                "use start (the default), follow or delete-branch",
             )),
         }
     }
@@ -60,6 +67,25 @@ pub struct Settings {
     /// variable naming each: read when an HTTPS client is first built, not before.
     pub ca_bundles: Vec<(&'static str, PathBuf)>,
     pub outputs: OutputSettings,
+    /// `mode: follow`: how long to look for the commit's job.
+    pub follow: FollowSettings,
+    /// `cancel-previous`: stop the branch's unfinished jobs of other commits first.
+    pub cancel_previous: bool,
+}
+
+/// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
+fn cancel_previous(env: &Env, mode: Mode, job: &Job) -> Result<bool, SettingsError> {
+    let on = boolean(env.get(CANCEL_PREVIOUS.var), CANCEL_PREVIOUS)?;
+    let fits = mode == Mode::Start && matches!(job.job_type, JobType::Release | JobType::Manual);
+    if on && !fits {
+        return Err(SettingsError::of(
+            CANCEL_PREVIOUS,
+            env.get(CANCEL_PREVIOUS.var),
+            "it stops superseded builds before starting a RELEASE or MANUAL job, and this run does not start one",
+            "leave cancel-previous empty here",
+        ));
+    }
+    Ok(on)
 }
 
 impl Settings {
@@ -71,7 +97,17 @@ impl Settings {
         let comment = Comment::from_env(env, ci)?;
         let retry = Policy::from_env(env)?;
         let request_timeout = retry::request_timeout(env)?;
-        let wait = WaitSettings::from_env(env)?;
+        let wait = WaitSettings::from_env(env, mode == Mode::Follow)?;
+        let follow = FollowSettings::from_env(env)?;
+        let cancel_previous = cancel_previous(env, mode, &job)?;
+        if mode == Mode::Follow && job.commit.id.is_none() {
+            return Err(SettingsError::of(
+                COMMIT_ID,
+                None,
+                "follow needs the commit whose build to follow, and neither the CI nor git gives one",
+                "set commit-id to the commit's SHA, or run in a checkout",
+            ));
+        }
         let credentials = credentials::Config::from_env(env, &job.region, request_timeout)?;
         let ca_bundles = crate::net::ca_bundles(env);
         let outputs = OutputSettings::from_env(env)?;
@@ -86,6 +122,8 @@ impl Settings {
             credentials,
             ca_bundles,
             outputs,
+            follow,
+            cancel_previous,
         })
     }
 }

@@ -42,11 +42,12 @@ pub const CANCEL_ON_ABORT: Name = Name {
 };
 
 impl WaitSettings {
-    /// `None` unless `AMPLIFY_WAIT=true`; the stop-on booleans are checked either way.
-    pub fn from_env(env: &Env) -> Result<Option<WaitSettings>, SettingsError> {
+    /// `None` unless `AMPLIFY_WAIT=true` (or `always`: follow mode waits by definition); the
+    /// stop-on booleans are checked either way.
+    pub fn from_env(env: &Env, always: bool) -> Result<Option<WaitSettings>, SettingsError> {
         let cancel_on_timeout = || boolean(env.get(CANCEL_ON_TIMEOUT.var), CANCEL_ON_TIMEOUT);
         let cancel_on_abort = || boolean(env.get(CANCEL_ON_ABORT.var), CANCEL_ON_ABORT);
-        if !boolean(env.get(WAIT.var), WAIT)? {
+        if !boolean(env.get(WAIT.var), WAIT)? && !always {
             cancel_on_timeout()?;
             cancel_on_abort()?;
             return Ok(None);
@@ -73,6 +74,9 @@ impl WaitSettings {
         }))
     }
 }
+
+/// The first poll interval when none is set.
+pub const MIN_POLL: Duration = Duration::from_secs(5);
 
 /// Polls slow down to this; throttling and transient errors push toward it.
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);

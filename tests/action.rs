@@ -181,6 +181,7 @@ const GOOD: &[(&str, &str)] = &[
     ("cancel-on-timeout", "false"),
     ("cancel-on-abort", "false"),
     ("mode", "start"),
+    ("follow-timeout", "1m"),
     ("create-branch", "true"),
     ("branch-stage", "beta"),
     ("allow-delete-any-branch", "false"),
@@ -193,12 +194,22 @@ const GOOD: &[(&str, &str)] = &[
 fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let server = Server::start(Config::default());
     let declared: Vec<String> = names(&action(), "inputs");
-    // job-id goes only with RETRY, and the sources only with MANUAL: they are shown to be
-    // read by their bad values below (and the source by a deployment at the end).
+    // job-id goes only with RETRY, the sources only with MANUAL, cancel-previous only with
+    // RELEASE or MANUAL: they are shown to be read by their bad values below (and the source
+    // by a deployment at the end).
     let given: Vec<String> = GOOD
         .iter()
         .map(|(n, _)| n.to_string())
-        .chain(["job-id", "source", "source-url", "source-url-type"].map(String::from))
+        .chain(
+            [
+                "job-id",
+                "source",
+                "source-url",
+                "source-url-type",
+                "cancel-previous",
+            ]
+            .map(String::from),
+        )
         .collect();
     assert_eq!(
         sorted(declared.clone()),
@@ -257,6 +268,8 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("source-url", "ftp://example.com/site.zip"),
         ("source-url-type", "TAR"),
         ("mode", "stop"),
+        ("follow-timeout", "soon"),
+        ("cancel-previous", "1"),
         ("create-branch", "1"),
         ("branch-stage", "ALPHA"),
         ("allow-delete-any-branch", "1"),

@@ -64,7 +64,7 @@ fn a_failed_job_exits_5_naming_the_failed_step() {
     let run = gh.run();
     assert_eq!(run.code, 5, "{}", run.stderr);
     let last = run.stderr.lines().last().unwrap();
-    assert!(last.starts_with("::error title=amplify-start-job::Amplify job 1 ended FAILED: step BUILD FAILED; logs: https://"), "{last}");
+    assert!(last.starts_with("::error title=amplify-start-job::Amplify job 1 ended FAILED: step BUILD FAILED (Build failed: the build command exited with code 1); logs: https://"), "{last}");
     let outputs = parse_outputs(&gh.output());
     assert_eq!(outputs["job-status"], "FAILED");
     // Only the failing step failed; the steps after it never ran.

@@ -150,6 +150,8 @@ pub struct Config {
     pub strict_branches: bool,
     /// After `DeleteBranch`, the branch is "being deleted" for this many `CreateBranch` calls.
     pub deleting_creates: u32,
+    /// The `statusReason` of a failed or cancelled step (default: a generic one).
+    pub step_reason: Option<String>,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -171,6 +173,7 @@ impl Default for Config {
             upload_ttl_secs: 3600,
             strict_branches: false,
             deleting_creates: 0,
+            step_reason: None,
         }
     }
 }
@@ -216,6 +219,9 @@ pub(crate) struct State {
     pub(crate) presigned: HashMap<String, deployments::Presigned>,
     pub(crate) uploads: Vec<Upload>,
     pub(crate) branches: Vec<BranchRecord>,
+    /// Jobs "the webhook" starts: app, branch, commit, and how many more `ListJobs` calls of
+    /// the branch pass before the job appears.
+    webhooks: Vec<(String, String, String, u32)>,
     /// This server's own URL, for the upload URLs it hands out.
     pub(crate) base_url: String,
 }
@@ -269,6 +275,39 @@ impl Server {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Has "the webhook" start a `WEB_HOOK` job for `commit` once `after_lookups` more
+    /// `ListJobs` calls of the branch have been answered (0: at the next one): the lag between
+    /// a push and its build.
+    pub fn webhook_job(&self, app_id: &str, branch: &str, commit: &str, after_lookups: u32) {
+        self.state.lock().unwrap().webhooks.push((
+            app_id.into(),
+            branch.into(),
+            commit.into(),
+            after_lookups,
+        ));
+    }
+
+    /// Add a job of `job_type` in `status` for `commit`.
+    pub fn seed_job_for(
+        &self,
+        app_id: &str,
+        branch: &str,
+        job_type: &str,
+        status: &str,
+        commit: &str,
+    ) -> u64 {
+        let id = self.seed_job_of_type(app_id, branch, job_type, status);
+        let mut s = self.state.lock().unwrap();
+        if let Some(j) = s
+            .jobs
+            .iter_mut()
+            .find(|j| j.id == id && j.app_id == app_id && j.branch == branch)
+        {
+            j.commit_id = commit.into();
+        }
+        id
     }
 
     /// Add a branch, e.g. one with a stage to delete or keep.
@@ -698,7 +737,7 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
                         job.end_time = Some(now());
                     }
                 }
-                let steps = steps(job, &config.region);
+                let steps = steps(job, config);
                 Response::json(
                     200,
                     &json!({ "job": { "summary": summary(job, &config.region), "steps": steps } }),
@@ -884,7 +923,8 @@ pub fn summary(job: &Job, region: &str) -> Value {
     v
 }
 
-fn steps(job: &Job, region: &str) -> Value {
+fn steps(job: &Job, config: &Config) -> Value {
+    let region = &config.region;
     let order = ["BUILD", "DEPLOY", "VERIFY"];
     let reached = match job.status.as_str() {
         "PENDING" | "PROVISIONING" => 0,
@@ -906,7 +946,7 @@ fn steps(job: &Job, region: &str) -> Value {
             } else {
                 job.status.as_str()
             };
-            json!({
+            let mut step = json!({
                 "stepName": name,
                 "startTime": job.start_time,
                 "endTime": end,
@@ -915,7 +955,17 @@ fn steps(job: &Job, region: &str) -> Value {
                     "https://logs.local/{region}/{}/{}/{}/{name}.log",
                     job.app_id, sigv4::uri_encode(&job.branch, false), job.id
                 ),
-            })
+            });
+            // Amplify says why a step failed or was cancelled.
+            let reason = match status {
+                "FAILED" => Some("Build failed: the build command exited with code 1"),
+                "CANCELLED" => Some("The job was cancelled"),
+                _ => None,
+            };
+            if let Some(default) = reason {
+                step["statusReason"] = json!(config.step_reason.as_deref().unwrap_or(default));
+            }
+            step
         })
         .collect();
     Value::Array(steps)
@@ -924,7 +974,33 @@ fn steps(job: &Job, region: &str) -> Value {
 /// The page size when `maxResults` is absent or 0.
 const DEFAULT_PAGE: usize = 50;
 
+/// The webhook jobs due at this `ListJobs` call of the branch start now.
+fn run_webhooks(app: &str, branch: &str, config: &Config, s: &mut State) {
+    let mut due = Vec::new();
+    s.webhooks.retain_mut(|(a, b, commit, left)| {
+        if a != app || b != branch {
+            return true;
+        }
+        if *left == 0 {
+            due.push(commit.clone());
+            return false;
+        }
+        *left -= 1;
+        true
+    });
+    for commit in due {
+        new_job(
+            s,
+            config,
+            app,
+            branch,
+            &json!({"jobType": "WEB_HOOK", "commitId": commit}),
+        );
+    }
+}
+
 fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &mut State) -> Response {
+    run_webhooks(app, branch, config, s);
     let mut max = DEFAULT_PAGE;
     let mut start = 0usize;
     for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
