@@ -7,7 +7,7 @@
 //!
 //! Layers, from the ground up: a module uses only modules of lower layers (`tests/layers.rs`
 //! checks it), and this crate root composes them all.
-//! - layer 0: env, runner, signing, random, cancel
+//! - layer 0: env, runner, signing, random, cancel, schedule
 //! - layer 1: net, ci, archive
 //! - layer 2: cli, credentials, source
 //! - layer 3: job, amplify
@@ -38,6 +38,7 @@ pub mod random;
 pub mod report;
 pub mod retry;
 pub mod runner;
+pub mod schedule;
 pub mod settings;
 pub mod signing;
 pub mod source;
@@ -288,7 +289,8 @@ async fn finish(
     };
     if let Some(w) = &settings.wait {
         let github = env.get("GITHUB_ACTIONS") == Some("true");
-        match wait::follow(&client, &outcome.summary.job_id, w, github, cancel).await {
+        let plan = wait::plan(&client, &outcome.summary).await;
+        match wait::follow(&client, &outcome.summary.job_id, w, &plan, github, cancel).await {
             Ok(waited) => outcome.waited = Some(waited),
             Err(e) => {
                 // The job was started: its outputs are written even though following it failed.

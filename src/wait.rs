@@ -11,6 +11,7 @@ use crate::cancel::Cancel;
 use crate::env::{Env, Name, SettingsError, boolean, duration};
 use crate::retry::{Class, classify};
 use crate::runner::untrusted;
+use crate::schedule::Schedule;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WaitSettings {
@@ -110,23 +111,61 @@ pub fn is_final(status: &str) -> bool {
 /// (GitHub: SIGTERM 7.5 s after SIGINT, then the kill 2.5 s later).
 pub const STOP_ON_ABORT_LIMIT: Duration = Duration::from_secs(5);
 
-/// Follows the job: one `GetJob` at once, then at the (growing) poll interval, and one more at
-/// the deadline before giving up, so a timed-out wait always reports a status it saw.
+/// Where the job is in its life: what the poll schedule is planned from.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Durations (seconds) of the branch's recent successful jobs.
+    pub history: Vec<f64>,
+    /// Seconds the job had run when the wait began (0 for a job just started).
+    pub age: f64,
+}
+
+/// The plan for `job`: the durations of the branch's last successful jobs (one `ListJobs`
+/// of 20; without them, the plain schedule) and the job's age.
+pub async fn plan(client: &Client, job: &crate::amplify::JobSummary) -> Plan {
+    let history = match client.list_jobs(20).await {
+        Ok(jobs) => jobs
+            .iter()
+            .filter(|j| j.status == "SUCCEED" && j.job_id != job.job_id)
+            .filter_map(|j| Some(j.end_time? - j.start_time?))
+            .collect(),
+        Err(e) => {
+            tracing::debug!("no history to plan the polls: {e}");
+            Vec::new()
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+        + client.clock_offset() as f64;
+    let age = job.start_time.map_or(0.0, |s| (now - s).max(0.0));
+    Plan { history, age }
+}
+
+/// Follows the job: one `GetJob` at once, then on the schedule planned from the branch's
+/// history (see [`crate::schedule`]), and one more at the deadline before giving up, so a
+/// timed-out wait always reports a status it saw.
 pub async fn follow(
     client: &Client,
     job_id: &str,
     s: &WaitSettings,
+    plan: &Plan,
     github: bool,
     cancel: &Cancel,
 ) -> Result<Waited, ApiError> {
     let started = Instant::now();
     let deadline = started + s.timeout;
-    let mut interval = s.poll_interval;
+    let mut schedule = Schedule::new(s.poll_interval, &plan.history);
+    if let Some(end) = schedule.expected_end() {
+        tracing::debug!("recent builds took about {end:.0}s: polling densely around that");
+    }
+    let since_start = |now: Instant| plan.age + (now - started).as_secs_f64();
     let mut progress = Progress::default();
     if github {
         crate::runner::group(&format!("Waiting for Amplify job {job_id}"));
     }
     let mut next = started;
+    let mut delay: f64;
     let ending = loop {
         let polled = tokio::select! {
             biased;
@@ -146,25 +185,10 @@ pub async fn follow(
                 };
             }
         };
-        match result {
-            Ok(job) => {
-                progress.log(job_id, &job, started.elapsed().as_secs());
-                let done = is_final(&job.summary.status);
-                progress.last = Some(job);
-                if done {
-                    break Ending::Ended(progress.last.clone().expect("just set"));
-                }
-                interval = (interval.mul_f64(1.5)).min(MAX_POLL_INTERVAL);
-            }
-            Err(e) if classify(&e) != Class::Fatal => {
-                interval = (interval * 2).min(MAX_POLL_INTERVAL);
-                tracing::warn!(
-                    "GetJob failed: {}; polling every {:.1}s",
-                    untrusted(&e.to_string()),
-                    interval.as_secs_f64()
-                );
-            }
-            Err(e) => {
+        match progress.take(job_id, result, &mut schedule, since_start(Instant::now())) {
+            Polled::Ended(job) => break Ending::Ended(job),
+            Polled::Next(d) => delay = d,
+            Polled::Fatal(e) => {
                 if github {
                     crate::runner::endgroup();
                 }
@@ -179,7 +203,7 @@ pub async fn follow(
                 limit: s.timeout,
             };
         }
-        next = (Instant::now() + interval).min(deadline);
+        next = (Instant::now() + Duration::from_secs_f64(delay)).min(deadline);
     };
     if github {
         crate::runner::endgroup();
@@ -198,7 +222,45 @@ struct Progress {
     status: String,
 }
 
+/// What one poll says to do next.
+enum Polled {
+    Ended(Job),
+    /// Poll again after this many seconds.
+    Next(f64),
+    Fatal(ApiError),
+}
+
 impl Progress {
+    /// Takes one poll's result: logs what changed, and says when to poll again.
+    fn take(
+        &mut self,
+        job_id: &str,
+        result: Result<Job, ApiError>,
+        schedule: &mut Schedule,
+        t: f64,
+    ) -> Polled {
+        match result {
+            Ok(job) => {
+                self.log(job_id, &job, t as u64);
+                let done = is_final(&job.summary.status);
+                self.last = Some(job);
+                if done {
+                    return Polled::Ended(self.last.clone().expect("just set"));
+                }
+                Polled::Next(schedule.next_delay(t))
+            }
+            Err(e) if classify(&e) != Class::Fatal => {
+                let delay = schedule.back_off();
+                tracing::warn!(
+                    "GetJob failed: {}; polling every {delay:.1}s",
+                    untrusted(&e.to_string()),
+                );
+                Polled::Next(delay)
+            }
+            Err(e) => Polled::Fatal(e),
+        }
+    }
+
     fn log(&mut self, job_id: &str, job: &Job, elapsed: u64) {
         if job.summary.status != self.status {
             self.status = job.summary.status.clone();
