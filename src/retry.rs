@@ -151,6 +151,19 @@ pub fn classify(err: &ApiError) -> Class {
     }
 }
 
+/// Throttled retries draw their delay from this many base delays (25 s by default): the
+/// window that lets 50 to 200 pipelines sharing one StartJob quota through at its rate with
+/// few wasted attempts (README, Performance: benches/fleet.py).
+pub const THROTTLE_WINDOW: u32 = 25;
+
+/// A refusal because of the request rate (not a quota, not a server fault).
+fn is_throttle(err: &ApiError) -> bool {
+    matches!(err, ApiError::Service { status, code, message, .. }
+        if (*status == 429
+            || matches!(code.as_str(), "LimitExceededException" | "ThrottlingException" | "TooManyRequestsException"))
+            && !is_quota(message))
+}
+
 /// A `LimitExceededException` about a count of resources (branches, apps), not a rate.
 pub fn is_quota(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
@@ -397,6 +410,13 @@ impl Backoff {
             return None;
         }
         let ceiling = self.schedule.next().unwrap_or(self.policy.max_delay);
+        // Throttling means other clients share the quota: spread over a wide window at once,
+        // so a fleet of pipelines drains at the quota's rate instead of colliding again.
+        let ceiling = if is_throttle(err) {
+            self.policy.base_delay * THROTTLE_WINDOW
+        } else {
+            ceiling
+        };
         let (delay, why) = match retry_after(err) {
             Some(ra) => (ra, " (Retry-After)"),
             None => (full_jitter(ceiling), ""),

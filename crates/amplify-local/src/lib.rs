@@ -152,6 +152,9 @@ pub struct Config {
     pub deleting_creates: u32,
     /// The `statusReason` of a failed or cancelled step (default: a generic one).
     pub step_reason: Option<String>,
+    /// StartJob's quota as a token bucket: (requests per second, burst). Beyond it StartJob
+    /// answers 429 `LimitExceededException`, as AWS does.
+    pub start_job_rate: Option<(f64, f64)>,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -174,6 +177,7 @@ impl Default for Config {
             strict_branches: false,
             deleting_creates: 0,
             step_reason: None,
+            start_job_rate: None,
         }
     }
 }
@@ -222,6 +226,8 @@ pub(crate) struct State {
     /// Jobs "the webhook" starts: app, branch, commit, and how many more `ListJobs` calls of
     /// the branch pass before the job appears.
     webhooks: Vec<(String, String, String, u32)>,
+    /// StartJob's token bucket: tokens left, and when it was last filled.
+    bucket: Option<(f64, f64)>,
     /// This server's own URL, for the upload URLs it hands out.
     pub(crate) base_url: String,
 }
@@ -540,6 +546,9 @@ fn decide(
         Ok(r) => r,
         Err(resp) => return Action::Respond(resp),
     };
+    if op == Op::StartJob && !take_token(config, s) {
+        return Action::Respond(aws_error(429, "LimitExceededException", "Rate exceeded"));
+    }
     let fault = s
         .faults
         .get_mut(&op)
@@ -583,6 +592,23 @@ fn decide(
             Action::Hang
         }
     }
+}
+
+/// A StartJob token from the bucket, when `Config::start_job_rate` sets one.
+fn take_token(config: &Config, s: &mut State) -> bool {
+    let Some((rate, burst)) = config.start_job_rate else {
+        return true;
+    };
+    let t = now();
+    let (tokens, last) = s.bucket.unwrap_or((burst, t));
+    let tokens = (tokens + (t - last) * rate).min(burst);
+    let (left, ok) = if tokens >= 1.0 {
+        (tokens - 1.0, true)
+    } else {
+        (tokens, false)
+    };
+    s.bucket = Some((left, t));
+    ok
 }
 
 /// Maps method and path to an operation and its decoded path labels.

@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use amplify_local::{Config, Server};
 
-const USAGE: &str =
-    "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED] [--help]
+const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED]
+                    [--start-job-rate PER_SECOND] [--start-job-burst N] [--help]
 
-Serves StartJob, GetJob, ListJobs and StopJob on 127.0.0.1, or ADDR (port 0 = any free port).
+Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
+free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
+token bucket: beyond it StartJob answers 429 LimitExceededException, as AWS does.
 Accepts the demo credentials AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY
 AWS_SECRET_ACCESS_KEY=local-secret-not-for-aws in region us-east-1.";
 
@@ -30,6 +32,14 @@ fn main() -> ExitCode {
                 bind = a.parse().unwrap()
             }
             ("--outcome", Some(o)) if o == "SUCCEED" || o == "FAILED" => config.outcome = o,
+            ("--start-job-rate", Some(r)) if r.parse::<f64>().is_ok_and(|r| r > 0.0) => {
+                let burst = config.start_job_rate.map_or(1.0, |(_, b)| b);
+                config.start_job_rate = Some((r.parse().unwrap(), burst));
+            }
+            ("--start-job-burst", Some(b)) if b.parse::<f64>().is_ok_and(|b| b >= 1.0) => {
+                let rate = config.start_job_rate.map_or(f64::INFINITY, |(r, _)| r);
+                config.start_job_rate = Some((rate, b.parse().unwrap()));
+            }
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
