@@ -697,7 +697,12 @@ fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
 fn transport(operation: &'static str, url: &Url, e: &reqwest::Error) -> ApiError {
     // A refused connection never carried the request; anything later may have.
     let sent = !e.is_connect();
-    let detail = error_chain(e);
+    let mut detail = error_chain(e);
+    if detail.contains("UnknownIssuer") || detail.contains("invalid peer certificate") {
+        detail.push_str(
+            " (the certificate is not from a CA this run trusts: point AWS_CA_BUNDLE at your network's CA, or set AMPLIFY_CA_STORE=system if it is installed on this machine)",
+        );
+    }
     ApiError::Transport {
         operation,
         endpoint: format!("{}://{}", url.scheme(), host_header(url)),

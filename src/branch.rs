@@ -167,8 +167,10 @@ pub async fn url(client: &Client, known: Option<&Branch>, policy: &Policy) -> Op
             None => repeatable(policy, async || client.get_branch().await).await,
         }
     };
-    let domain = repeatable(policy, async || client.default_domain().await);
-    let (branch, domain) = tokio::join!(branch, domain);
+    // One after the other, on the connection StartJob left open: a second connection would
+    // cost more memory than the round trip costs time.
+    let branch = branch.await;
+    let domain = repeatable(policy, async || client.default_domain().await).await;
     match (branch, domain) {
         (Ok(b), Ok(d)) => {
             let name = if b.display_name.is_empty() {

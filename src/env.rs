@@ -237,9 +237,48 @@ pub fn show_duration(d: std::time::Duration) -> String {
     }
 }
 
+/// The log level `RUST_LOG` asks for: a level (`debug`), or directives (`warn,amplify_start_job=debug`)
+/// of which the bare level and this crate's are read; `info` when it says nothing usable.
+pub fn log_level(value: Option<&str>) -> tracing::level_filters::LevelFilter {
+    use tracing::level_filters::LevelFilter;
+    let parse = |l: &str| {
+        let l = l.trim();
+        let named = ["off", "error", "warn", "info", "debug", "trace"];
+        named
+            .contains(&l.to_ascii_lowercase().as_str())
+            .then(|| l.parse::<LevelFilter>().ok())
+            .flatten()
+    };
+    let mut level = None;
+    for directive in value.unwrap_or_default().split(',') {
+        match directive.split_once('=') {
+            Some((target, l)) if target.trim().starts_with("amplify_start_job") => {
+                level = parse(l).or(level);
+            }
+            Some(_) => {}
+            None => level = level.or(parse(directive)),
+        }
+    }
+    level.unwrap_or(LevelFilter::INFO)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_levels() {
+        use tracing::level_filters::LevelFilter;
+        assert_eq!(log_level(None), LevelFilter::INFO);
+        assert_eq!(log_level(Some("trace")), LevelFilter::TRACE);
+        assert_eq!(log_level(Some("WARN")), LevelFilter::WARN);
+        assert_eq!(
+            log_level(Some("warn,amplify_start_job=debug")),
+            LevelFilter::DEBUG
+        );
+        assert_eq!(log_level(Some("hyper=trace")), LevelFilter::INFO);
+        assert_eq!(log_level(Some("nonsense")), LevelFilter::INFO);
+    }
 
     #[test]
     fn times() {

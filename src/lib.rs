@@ -74,7 +74,7 @@ async fn connect(env: &Env, ci: &ci::Context, settings: Settings) -> Result<Prep
     if let (Some(token), Some("true")) = (env.get("GITHUB_TOKEN"), env.get("GITHUB_ACTIONS")) {
         runner::mask(token);
     }
-    let http = net::Http::new(settings.request_timeout, settings.ca_bundles.clone());
+    let http = net::Http::new(settings.request_timeout, settings.tls.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
     log_plan(ci, &settings.job);
 

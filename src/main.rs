@@ -27,10 +27,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&env, &Error::Settings(e)),
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_max_level(amplify_start_job::env::log_level(env.get("RUST_LOG")))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()

@@ -38,13 +38,57 @@ pub struct Http {
     proxied: Arc<OnceLock<reqwest::Client>>,
     tls: Arc<OnceLock<Result<reqwest::Client, TlsError>>>,
     request_timeout: Duration,
-    ca_bundles: Arc<Vec<(&'static str, PathBuf)>>,
+    tls_config: Arc<TlsConfig>,
+}
+
+/// The roots HTTPS trusts: Mozilla's, compiled in (fast to load, and present in an empty
+/// image), or the system's (`AMPLIFY_CA_STORE=system`, for CAs installed there); either way
+/// with the bundles `AWS_CA_BUNDLE` and `SSL_CERT_FILE` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaStore {
+    #[default]
+    Builtin,
+    System,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TlsConfig {
+    pub store: CaStore,
+    /// The extra bundles, by the variable naming each: read when an HTTPS client is built.
+    pub bundles: Vec<(&'static str, PathBuf)>,
+}
+
+impl TlsConfig {
+    /// `AMPLIFY_CA_STORE`, `AWS_CA_BUNDLE`, `SSL_CERT_FILE`.
+    pub fn from_env(env: &Env) -> Result<TlsConfig, SettingsError> {
+        let store = match env
+            .get("AMPLIFY_CA_STORE")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("builtin") => CaStore::Builtin,
+            Some("system") => CaStore::System,
+            Some(_) => {
+                return Err(SettingsError::new(
+                    "AMPLIFY_CA_STORE",
+                    None,
+                    env.get("AMPLIFY_CA_STORE"),
+                    "not a CA store",
+                    "use builtin (Mozilla's roots, the default) or system (the machine's)",
+                ));
+            }
+        };
+        Ok(TlsConfig {
+            store,
+            bundles: ca_bundles(env),
+        })
+    }
 }
 
 impl Http {
     /// `request_timeout` bounds each request unless the request sets its own; the CA bundles
     /// (by the variable that names each) are trusted besides the system's.
-    pub fn new(request_timeout: Duration, ca_bundles: Vec<(&'static str, PathBuf)>) -> Http {
+    pub fn new(request_timeout: Duration, tls_config: TlsConfig) -> Http {
         // reqwest is built without a default crypto provider; ring is ours (smaller, faster to build).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let direct = builder(request_timeout)
@@ -57,7 +101,7 @@ impl Http {
             proxied: Arc::new(OnceLock::new()),
             tls: Arc::new(OnceLock::new()),
             request_timeout,
-            ca_bundles: Arc::new(ca_bundles),
+            tls_config: Arc::new(tls_config),
         }
     }
 
@@ -81,24 +125,35 @@ impl Http {
                 if is_local(url) {
                     b = b.no_proxy();
                 }
-                b.tls_certs_merge(extra_roots(&self.ca_bundles)?)
-                    .build()
-                    .map_err(|e| {
-                        let mut detail = e.to_string();
-                        if let Some(source) = std::error::Error::source(&e) {
-                            detail = format!("{detail}: {source}");
-                        }
-                        TlsError::Setup(detail)
-                    })
+                let extra = extra_roots(&self.tls_config.bundles)?;
+                match self.tls_config.store {
+                    CaStore::Builtin => b.tls_certs_only(builtin_roots().chain(extra)),
+                    CaStore::System => b.tls_certs_merge(extra),
+                }
+                .build()
+                .map_err(|e| {
+                    let mut detail = e.to_string();
+                    if let Some(source) = std::error::Error::source(&e) {
+                        detail = format!("{detail}: {source}");
+                    }
+                    TlsError::Setup(detail)
+                })
             })
             .as_ref()
             .map_err(Clone::clone)
     }
 }
 
+/// Mozilla's root certificates, compiled in.
+fn builtin_roots() -> impl Iterator<Item = reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok())
+}
+
 /// The CA bundles `AWS_CA_BUNDLE` and `SSL_CERT_FILE` name, by the variable naming each; they
 /// are read only when an HTTPS client is built.
-pub fn ca_bundles(env: &Env) -> Vec<(&'static str, PathBuf)> {
+fn ca_bundles(env: &Env) -> Vec<(&'static str, PathBuf)> {
     ["AWS_CA_BUNDLE", "SSL_CERT_FILE"]
         .into_iter()
         .filter_map(|var| Some((var, PathBuf::from(env.get(var)?))))

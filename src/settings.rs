@@ -2,7 +2,6 @@
 //! (`job`), and each part's own settings, read next to the code that uses them (`retry`,
 //! `wait`, `credentials`, `net`, `report`). This module only composes them.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::branch::BranchSettings;
@@ -63,9 +62,9 @@ pub struct Settings {
     /// Follow the job to its end (`AMPLIFY_WAIT=true`).
     pub wait: Option<WaitSettings>,
     pub credentials: credentials::Config,
-    /// CA bundles trusted besides the system's (`AWS_CA_BUNDLE`, `SSL_CERT_FILE`), by the
-    /// variable naming each: read when an HTTPS client is first built, not before.
-    pub ca_bundles: Vec<(&'static str, PathBuf)>,
+    /// The roots HTTPS trusts (`AMPLIFY_CA_STORE`) and the extra bundles (`AWS_CA_BUNDLE`,
+    /// `SSL_CERT_FILE`), read when an HTTPS client is first built, not before.
+    pub tls: crate::net::TlsConfig,
     pub outputs: OutputSettings,
     /// `mode: follow`: how long to look for the commit's job.
     pub follow: FollowSettings,
@@ -109,7 +108,7 @@ impl Settings {
             ));
         }
         let credentials = credentials::Config::from_env(env, &job.region, request_timeout)?;
-        let ca_bundles = crate::net::ca_bundles(env);
+        let tls = crate::net::TlsConfig::from_env(env)?;
         let outputs = OutputSettings::from_env(env)?;
         Ok(Settings {
             mode,
@@ -120,7 +119,7 @@ impl Settings {
             request_timeout,
             wait,
             credentials,
-            ca_bundles,
+            tls,
             outputs,
             follow,
             cancel_previous,

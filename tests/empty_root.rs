@@ -60,8 +60,17 @@ fn the_static_binary_starts_a_job_from_an_empty_root() {
     );
     assert_eq!(outputs["job-id"], "1");
 
-    // HTTPS without any CA file is a clear settings-class error, not a crash.
+    // HTTPS needs no CA file: Mozilla's roots are compiled in. Nothing listens there, so the
+    // run fails to connect, not to set up TLS.
     env.insert("AWS_ENDPOINT_URL".into(), "https://127.0.0.1:9".into());
+    env.insert("AMPLIFY_MAX_ATTEMPTS".into(), "1".into());
+    let out = run(&env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(!stderr.contains("cannot set up HTTPS"), "{stderr}");
+
+    // The system store, in an empty root, has no CA file: a clear settings-class error.
+    env.insert("AMPLIFY_CA_STORE".into(), "system".into());
     let out = run(&env);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
