@@ -176,6 +176,22 @@ impl ApiError {
             _ => None,
         }
     }
+
+    /// AWS's message, for an error AWS answered.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The same error with `hint` for what to do (only AWS's answers carry one).
+    pub fn with_hint(mut self, new: String) -> ApiError {
+        if let ApiError::Service { hint, .. } = &mut self {
+            *hint = Some(new);
+        }
+        self
+    }
 }
 
 /// What to check for each error AWS gives, by its code.

@@ -132,30 +132,9 @@ fn quota(e: &ApiError) -> bool {
 }
 
 fn with_quota_hint(e: ApiError) -> ApiError {
-    match e {
-        ApiError::Service {
-            operation,
-            status,
-            code,
-            message,
-            request_id,
-            retry_after,
-            clock_skew,
-            ..
-        } => ApiError::Service {
-            operation,
-            status,
-            code,
-            message,
-            request_id,
-            retry_after,
-            clock_skew,
-            hint: Some(
-                "an app has at most 50 branches, and that limit cannot be raised: delete the branches of closed pull requests with mode: delete-branch".into(),
-            ),
-        },
-        other => other,
-    }
+    e.with_hint(
+        "an app has at most 50 branches, and that limit cannot be raised: delete the branches of closed pull requests with mode: delete-branch".into(),
+    )
 }
 
 /// `https://<displayName>.<defaultDomain>`, from the branch (read here unless given) and the

@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 use serde_json::Value;
@@ -501,17 +501,7 @@ fn a_signal_during_the_upload_stops_the_created_job_and_removes_the_zip() {
     server.push_faults(Op::Upload, [Fault::Hang]);
     let gh = deploying(&server, "dist");
     site(&gh.workspace().join("dist"));
-    let child = Command::new(env!("CARGO_BIN_EXE_amplify-start-job"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", gh.dir.path())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(&gh.env)
-        .current_dir(gh.workspace())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = gh.spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while calls(&server, Op::Upload) == 0 {
         assert!(std::time::Instant::now() < deadline, "the upload started");

@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use amplify_local::BranchRecord;
@@ -122,16 +121,7 @@ fn a_create_race_is_won_by_both_runs() {
     let runs: Vec<_> = (0..2)
         .map(|_| {
             let gh = previewing(&server);
-            let child = Command::new(env!("CARGO_BIN_EXE_amplify-start-job"))
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .envs(&gh.env)
-                .current_dir(gh.workspace())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let child = gh.spawn();
             (gh, child)
         })
         .collect();

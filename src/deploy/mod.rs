@@ -330,35 +330,16 @@ fn seconds_now() -> f64 {
 
 /// Amplify's refusals of a manual deployment, with what to do about them.
 async fn with_hint(err: ApiError, client: &Client) -> ApiError {
-    let ApiError::Service {
-        operation,
-        status,
-        code,
-        message,
-        request_id,
-        retry_after,
-        clock_skew,
-        hint,
-    } = err
-    else {
-        return err;
-    };
-    let hint = if message.contains("already connected") {
-        Some("this app builds from a Git repository: start a build with job-type RELEASE (no source or source-url), or deploy to an app without a repository".to_string())
-    } else if let Some(job) = unfinished_job(&message) {
-        Some(unfinished_hint(client, &job).await)
-    } else {
-        hint
-    };
-    ApiError::Service {
-        operation,
-        status,
-        code,
-        message,
-        request_id,
-        retry_after,
-        clock_skew,
-        hint,
+    let message = err.message().unwrap_or_default().to_string();
+    if message.contains("already connected") {
+        return err.with_hint("this app builds from a Git repository: start a build with job-type RELEASE (no source or source-url), or deploy to an app without a repository".into());
+    }
+    match unfinished_job(&message) {
+        Some(job) => {
+            let hint = unfinished_hint(client, &job).await;
+            err.with_hint(hint)
+        }
+        None => err,
     }
 }
 

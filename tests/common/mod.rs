@@ -47,6 +47,21 @@ impl Gh {
     pub fn run(&self) -> Run {
         run_with(&self.env, Some(&self.workspace()))
     }
+    /// The binary started in this environment, stdout discarded and stderr piped: for tests
+    /// that signal it or run several at once.
+    pub fn spawn(&self) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_amplify-start-job"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(&self.env)
+            .current_dir(self.workspace())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
+    }
 }
 
 pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
