@@ -302,11 +302,6 @@ impl Outcome {
     }
 
     pub fn step_summary(&self) -> String {
-        let cell = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('|', "\\|")
-                .replace(['\r', '\n'], " ")
-        };
         let s = &self.summary;
         let mut out = format!(
             "### Amplify job {}\n\n| App | Branch | Job | Status | Commit |\n|---|---|---|---|---|\n| {} | {} | [{}]({}) | {} | `{}` |\n\n",
@@ -353,11 +348,6 @@ impl Outcome {
     /// The pull-request comment: `marker` (hidden), the job, the preview link, and after a
     /// wait a row per step. Untrusted text is put in table cells and code spans only.
     pub fn pr_comment(&self, marker: &str) -> String {
-        let cell = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('|', "\\|")
-                .replace(['\r', '\n'], " ")
-        };
         let commit: String = self.summary.commit_id.chars().take(12).collect();
         let mut out = format!(
             "{marker}\n### Amplify: {}\n\n| App | Branch | Status | Commit |\n|---|---|---|---|\n| {} | {} | {} | `{}` |\n\n",
@@ -395,6 +385,13 @@ impl Outcome {
         }
         out
     }
+}
+
+/// Text for a Markdown table cell: escapes and line breaks cannot end the cell or the row.
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
 }
 
 /// What `mode: delete-branch` did, as it is reported.
