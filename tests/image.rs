@@ -261,11 +261,10 @@ fn the_image_builds_from_scratch_and_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while calls(&server, Op::StartJob) < 1 {
-        assert!(Instant::now() < deadline, "the hanging StartJob arrived");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for(
+        || (calls(&server, Op::StartJob) >= 1).then_some(()),
+        "the hanging StartJob",
+    );
     let sent = Instant::now();
     assert!(
         Command::new("kill")

@@ -502,11 +502,10 @@ fn a_signal_during_the_upload_stops_the_created_job_and_removes_the_zip() {
     let gh = deploying(&server, "dist");
     site(&gh.workspace().join("dist"));
     let child = gh.spawn();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while calls(&server, Op::Upload) == 0 {
-        assert!(std::time::Instant::now() < deadline, "the upload started");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_for(
+        || (calls(&server, Op::Upload) > 0).then_some(()),
+        "the upload",
+    );
     assert!(
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

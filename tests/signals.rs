@@ -104,18 +104,6 @@ fn forked_child(pid: u32) -> Option<u32> {
         .ok()
 }
 
-/// Polls `f` until it yields: waiting on readiness, never on a fixed timer.
-fn wait_for<T>(mut f: impl FnMut() -> Option<T>, what: &str) -> T {
-    let deadline = Instant::now() + READY_LIMIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn push_run(server: &Server) -> Gh {
     github(server, "push", serde_json::json!({}))
 }

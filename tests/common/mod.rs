@@ -328,3 +328,18 @@ pub fn python_server(script: &str, args: &[&str], dir: &Path) -> std::process::C
         .spawn()
         .expect("python3 starts")
 }
+
+/// Polls `f` until it yields, for at most 20 s: waiting on readiness, never on a fixed timer.
+pub fn wait_for<T>(mut f: impl FnMut() -> Option<T>, what: &str) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
