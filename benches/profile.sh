@@ -3,10 +3,10 @@
 # so the figures repeat on a busy machine). Builds the release binary with symbols into
 # target/profile, starts the local endpoint, runs one start under callgrind and prints the
 # total and the functions with the most inclusive instructions. With --https the start goes
-# over TLS (a TLS front, tests/proxy/servers.py, with a test CA made by openssl and given in
-# AWS_CA_BUNDLE), handshake and root loading included.
+# over TLS (the local endpoint serves HTTPS with a certificate from a test CA made by openssl
+# and given in AWS_CA_BUNDLE), handshake and root loading included.
 #
-# Usage: benches/profile.sh [--https] [N_FUNCTIONS]   Needs: valgrind, openssl, python3, cargo.
+# Usage: benches/profile.sh [--https] [N_FUNCTIONS]   Needs: valgrind, openssl, cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 https=""
@@ -18,10 +18,7 @@ bin=target/profile/release
 out=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$out"' EXIT
-"$bin/amplify-local" >"$out/local" 2>/dev/null &
-pids+=($!)
-until grep -q AWS_ENDPOINT_URL= "$out/local" 2>/dev/null; do sleep 0.01; done  # readiness line
-endpoint=$(sed -n 's/^AWS_ENDPOINT_URL=//p' "$out/local")
+tls=()
 extra=()
 if [ -n "$https" ]; then
   (cd "$out"
@@ -29,15 +26,13 @@ if [ -n "$https" ]; then
    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
    echo "subjectAltName=IP:127.0.0.1" > san.ext
    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext) >/dev/null 2>&1
-  mkfifo "$out/front_in"
-  python3 tests/proxy/servers.py "${endpoint##*:}" "$out/server.pem" "$out/server.key" "$out/connects.log" \
-    <"$out/front_in" >"$out/front" &
-  pids+=($!)
-  exec 3>"$out/front_in"  # the front runs until its stdin closes
-  until grep -q '^tls ' "$out/front" 2>/dev/null; do sleep 0.01; done  # readiness line
-  endpoint="https://127.0.0.1:$(sed -n 's/^tls //p' "$out/front")"
+  tls=(--tls-cert "$out/server.pem" --tls-key "$out/server.key")
   extra=(AWS_CA_BUNDLE="$out/ca.pem")
 fi
+"$bin/amplify-local" "${tls[@]}" >"$out/local" 2>/dev/null &
+pids+=($!)
+until grep -q AWS_ENDPOINT_URL= "$out/local" 2>/dev/null; do sleep 0.01; done  # readiness line
+endpoint=$(sed -n 's/^AWS_ENDPOINT_URL=//p' "$out/local")
 env -i PATH="$PATH" HOME="$out" AWS_ENDPOINT_URL="$endpoint" AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY AWS_SECRET_ACCESS_KEY=local-secret-not-for-aws \
   AMPLIFY_APP_ID=d1a2b3c4d5e6f7 AMPLIFY_BRANCH_NAME=main AMPLIFY_COMMIT_ID=abc RUST_LOG=warn \

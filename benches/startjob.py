@@ -10,8 +10,8 @@ It also measures the time from process start to the StartJob request reaching an
 listener in this process, so one clock times both ends), the CPU time our binary spends in a
 wait of several seconds (from wait4's rusage), and with --build the clean release build.
 
-With --https the same runs go over TLS, as every real start does: a TLS front (tests/proxy/
-servers.py) before the local endpoint, with a certificate from a test CA (openssl) that both
+With --https the same runs go over TLS, as every real start does: the local endpoint serves
+HTTPS itself (--tls-cert/--tls-key), with a certificate from a test CA (openssl) that both
 tools are given in AWS_CA_BUNDLE, and a GitHub push context (the event payload gives the commit
 message and time, so git is not spawned). Start to request is then timed to the first request
 reaching a TLS listener in this process, handshake and certificate loading included.
@@ -169,13 +169,10 @@ def https(args, base):
     """The start over TLS: our binary against the AWS CLI, with `true` as the floor."""
     tmp = tempfile.mkdtemp()
     ca, cert, key = test_ca(tmp)
-    local = subprocess.Popen([LOCAL], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    endpoint = local.stdout.readline().strip().split("=", 1)[1]
-    front = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "proxy", "servers.py"),
-                              endpoint.rsplit(":", 1)[1], cert, key, os.path.join(tmp, "connects.log")],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    ports = dict(front.stdout.readline().split() for _ in range(2))
-    url = f"https://127.0.0.1:{ports['tls']}"
+    local = subprocess.Popen([LOCAL, "--tls-cert", cert, "--tls-key", key],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = local.stdout.readline().strip().split("=", 1)[1]  # the readiness line
+    assert url.startswith("https://"), url
     try:
         tls_base = dict(base, AWS_CA_BUNDLE=ca)
         ours_env = dict(tls_base, **github_push(tmp), AWS_ENDPOINT_URL=url,
@@ -197,11 +194,9 @@ def https(args, base):
         firsts = {"amplify-start-job": stats(to_first_request([BIN], ours_env, args.runs, (cert, key)))[1],
                   "aws amplify start-job": stats(to_first_request(aws_first, tls_base, max(5, args.runs // 4), (cert, key)))[1]}
     finally:
-        front.stdin.close()
-        front.wait()
         local.kill()
         local.wait()
-    print(f"HTTPS: {args.runs} interleaved runs each against {url} (TLS front, test CA in AWS_CA_BUNDLE)")
+    print(f"HTTPS: {args.runs} interleaved runs each against {url} (amplify-local over TLS, test CA in AWS_CA_BUNDLE)")
     print(f"{'command':<24} {'median ms':>10} {'CPU ms':>8} {'peak RSS MiB':>13} {'to request ms':>14}")
     medians = {n: statistics.median(w) for n, w in walls.items()}
     for name in tools:

@@ -1,135 +1,61 @@
-//! Corporate networks: the binary reaches an HTTPS endpoint only through a CONNECT proxy named
-//! by `HTTPS_PROXY` (the endpoint's name resolves nowhere but at the proxy), and trusts the
-//! endpoint's certificate only because `AWS_CA_BUNDLE` adds the test CA that signed it.
+//! Corporate networks: the binary reaches an HTTPS endpoint (the local endpoint serving TLS)
+//! only through a CONNECT proxy named by `HTTPS_PROXY` (the endpoint's name resolves nowhere
+//! but at the proxy), and trusts the endpoint's certificate only because `AWS_CA_BUNDLE` adds
+//! the test CA that signed it.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 
 use common::*;
 
-/// A test CA and a certificate for `amplify.test` signed by it, made with openssl.
-fn certificates(dir: &Path) {
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=amplify-start-job test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=amplify.test",
-    ]);
-    std::fs::write(
-        dir.join("ext"),
-        "subjectAltName=DNS:amplify.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "1",
-        "-extfile",
-        "ext",
-    ]);
-}
-
-struct Network {
+/// The CONNECT proxy, tunnelling every `CONNECT` to the local endpoint's TLS port.
+struct Proxy {
     child: Child,
-    proxy: u16,
-    tls: u16,
+    port: u16,
 }
 
-impl Drop for Network {
+impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn network(server: &Server, dir: &Path) -> Network {
-    let port = server.url().rsplit(':').next().unwrap().to_string();
-    let mut child = python_server(
-        "proxy/servers.py",
-        &[port.as_str(), "server.pem", "server.key", "connects.log"],
-        dir,
-    );
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut next_port = |name: &str| -> u16 {
-        let line = lines.next().unwrap().unwrap();
-        line.strip_prefix(&format!("{name} "))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let (proxy, tls) = (next_port("proxy"), next_port("tls"));
-    Network { child, proxy, tls }
+fn proxy_to(server: &Server, dir: &Path) -> Proxy {
+    let backend = server.url().rsplit(':').next().unwrap().to_string();
+    let mut child = python_server("proxy/connect.py", &[backend.as_str(), "connects.log"], dir);
+    let line = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let port = line.strip_prefix("proxy ").unwrap().parse().unwrap();
+    Proxy { child, port }
 }
 
 #[test]
 fn https_through_a_connect_proxy_with_a_private_ca() {
-    let server = Server::start(Config::default());
     let dir = tempfile::tempdir().unwrap();
-    certificates(dir.path());
-    let net = network(&server, dir.path());
+    test_certificates(dir.path());
+    let server = tls_server(Config::default(), dir.path());
+    let tls = server.url().rsplit(':').next().unwrap().to_string();
+    let proxy = proxy_to(&server, dir.path());
     let mut env: BTreeMap<String, String> = base_env(&server);
     env.insert("AMPLIFY_BRANCH_NAME".into(), "main".into());
     env.insert(
         "AWS_ENDPOINT_URL".into(),
-        format!("https://amplify.test:{}", net.tls),
+        format!("https://amplify.test:{}", tls),
     );
     env.insert("AMPLIFY_MAX_ATTEMPTS".into(), "1".into());
 
     // Without the CA the certificate is refused (the proxy was used: the name resolves nowhere else).
     env.insert(
         "HTTPS_PROXY".into(),
-        format!("http://127.0.0.1:{}", net.proxy),
+        format!("http://127.0.0.1:{}", proxy.port),
     );
     let run = run_with(&env, None);
     assert_eq!(run.code, 4, "{}", run.stderr);
@@ -140,7 +66,7 @@ fn https_through_a_connect_proxy_with_a_private_ca() {
     env.remove("HTTPS_PROXY");
     env.insert(
         "https_proxy".into(),
-        format!("http://127.0.0.1:{}", net.proxy),
+        format!("http://127.0.0.1:{}", proxy.port),
     );
     env.insert(
         "AWS_CA_BUNDLE".into(),
@@ -153,7 +79,7 @@ fn https_through_a_connect_proxy_with_a_private_ca() {
     assert!(reqs[0].signature.is_ok(), "{:?}", reqs[0].signature);
     assert_eq!(
         reqs[0].request.header("host"),
-        Some(format!("amplify.test:{}", net.tls).as_str())
+        Some(format!("amplify.test:{}", tls).as_str())
     );
     let connects = std::fs::read_to_string(dir.path().join("connects.log")).unwrap();
     let tunnels: Vec<&str> = connects.lines().collect();
@@ -161,7 +87,7 @@ fn https_through_a_connect_proxy_with_a_private_ca() {
         tunnels.len() >= 2
             && tunnels
                 .iter()
-                .all(|t| *t == format!("amplify.test:{}", net.tls)),
+                .all(|t| *t == format!("amplify.test:{}", tls)),
         "every HTTPS request went through the proxy (the refused run's, then this run's): {connects}"
     );
 

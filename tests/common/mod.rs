@@ -310,6 +310,86 @@ pub fn static_binary(triple: &str) -> PathBuf {
     path
 }
 
+/// A test CA (`ca.pem`) and a certificate for `amplify.test` and 127.0.0.1 signed by it
+/// (`server.pem`, `server.key`) in `dir`, made with openssl.
+pub fn test_certificates(dir: &Path) {
+    need_tool("openssl", "the Debian package openssl");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=amplify-start-job test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=amplify.test",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:amplify.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+}
+
+/// The local endpoint serving HTTPS on 127.0.0.1 with the certificate of
+/// [`test_certificates`] in `dir`.
+pub fn tls_server(config: Config, dir: &Path) -> Server {
+    let tls = amplify_local::tls_server_config(&dir.join("server.pem"), &dir.join("server.key"))
+        .expect("the test certificate serves");
+    Server::start_with(config, std::net::IpAddr::from([127, 0, 0, 1]), 0, Some(tls))
+        .expect("bind 127.0.0.1")
+}
+
 /// A Python helper server of the tests (`tests/<script>`), from `dir`: stdin and stdout piped
 /// (it announces readiness on stdout; tests wait on those lines, never on a timer).
 pub fn python_server(script: &str, args: &[&str], dir: &Path) -> std::process::Child {

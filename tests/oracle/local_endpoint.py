@@ -1,10 +1,12 @@
 """amplify-local as the AWS SDKs see it: botocore's own client, paginator and modelled
 exceptions against the endpoint, plus raw HTTP for what no SDK sends (oversized and chunked
-bodies). Usage: local_endpoint.py ENDPOINT_URL. Prints 'N passed, M failed'; exits 1 on a failure.
+bodies). Usage: local_endpoint.py ENDPOINT_URL [CA_BUNDLE]: with an https URL, the CA that
+signed the endpoint's certificate. Prints 'N passed, M failed'; exits 1 on a failure.
 """
 
 import json
 import socket
+import ssl
 import sys
 from urllib.parse import urlparse
 
@@ -15,6 +17,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 ENDPOINT = sys.argv[1]
+CA = sys.argv[2] if len(sys.argv) > 2 else None
 APP = "d1a2b3c4d5e6f7"
 CREDS = Credentials("AKIDLOCALAMPLIFY", "local-secret-not-for-aws")
 results = []
@@ -34,6 +37,7 @@ def client():
         aws_access_key_id=CREDS.access_key,
         aws_secret_access_key=CREDS.secret_key,
         config=Config(retries={"max_attempts": 1}),
+        verify=CA,
     )
 
 
@@ -56,10 +60,18 @@ def expect_error(name, shape, call):
     return None
 
 
+def connect(u):
+    """A socket to the endpoint, over TLS (verified against CA) for an https URL."""
+    sock = socket.create_connection((u.hostname, u.port), timeout=10)
+    if u.scheme != "https":
+        return sock
+    return ssl.create_default_context(cafile=CA).wrap_socket(sock, server_hostname=u.hostname)
+
+
 def raw(head, body_parts):
     """Sends a request as raw bytes; returns (status, headers, body)."""
     u = urlparse(ENDPOINT)
-    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+    with connect(u) as s:
         s.sendall(head.encode())
         for part in body_parts:
             s.sendall(part)

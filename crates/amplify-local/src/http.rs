@@ -3,8 +3,8 @@
 
 use std::future::Future;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 /// Runs `serve` on `listener` on a thread with its own current-thread runtime, until the
 /// returned sender fires or is dropped.
@@ -107,8 +107,8 @@ impl From<std::io::Error> for ReadError {
 
 /// Reads one request (a `Content-Length` or a `Transfer-Encoding: chunked` body); `Ok(None)`
 /// when the peer closed the connection between requests.
-pub async fn read_request(
-    stream: &mut TcpStream,
+pub async fn read_request<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> Result<Option<Request>, ReadError> {
     loop {
@@ -177,7 +177,11 @@ pub async fn read_request(
 }
 
 /// Reads until `buf` holds at least `len` bytes.
-async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> std::io::Result<()> {
+async fn fill<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    len: usize,
+) -> std::io::Result<()> {
     while buf.len() < len {
         if read_more(stream, buf).await? == 0 {
             return Err(invalid("connection closed inside a body"));
@@ -187,7 +191,7 @@ async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> std::io:
 }
 
 /// One CRLF-terminated line from the front of `buf`, without the CRLF.
-async fn line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<String> {
+async fn line<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Result<String> {
     loop {
         if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
             let line = String::from_utf8_lossy(&buf[..i]).into_owned();
@@ -204,8 +208,8 @@ async fn line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Stri
 }
 
 /// A `Transfer-Encoding: chunked` body, decoded (chunk extensions and trailers dropped).
-async fn read_chunked(
-    stream: &mut TcpStream,
+async fn read_chunked<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
     limit: usize,
 ) -> Result<Vec<u8>, ReadError> {
@@ -229,7 +233,10 @@ async fn read_chunked(
     }
 }
 
-async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
     let mut chunk = [0u8; 64 * 1024];
     let n = stream.read(&mut chunk).await?;
     buf.extend_from_slice(&chunk[..n]);
@@ -240,7 +247,10 @@ fn invalid(msg: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg.to_string())
 }
 
-pub async fn write_response(stream: &mut TcpStream, resp: &Response) -> std::io::Result<()> {
+pub async fn write_response<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    resp: &Response,
+) -> std::io::Result<()> {
     let mut out = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
     for (n, v) in &resp.headers {
         out.push_str(&format!("{n}: {v}\r\n"));

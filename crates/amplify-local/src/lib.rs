@@ -10,9 +10,11 @@ mod deployments;
 pub mod http;
 pub mod sigv4;
 pub mod stub;
+mod tls;
 
 pub use branches::{BranchRecord, MAX_BRANCHES};
 pub use deployments::{Upload, zip_entries};
+pub use tls::server_config as tls_server_config;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -20,10 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
 use crate::http::{Request, Response};
 pub use crate::sigv4::Key;
+use crate::tls::Conn;
 
 /// The credentials a default endpoint accepts; the README's demo uses them.
 pub const DEMO_ACCESS_KEY_ID: &str = "AKIDLOCALAMPLIFY";
@@ -234,6 +238,7 @@ pub(crate) struct State {
 
 pub struct Server {
     addr: SocketAddr,
+    scheme: &'static str,
     config: Arc<Config>,
     state: Arc<Mutex<State>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -252,18 +257,32 @@ impl Server {
 
     /// Listens on `ip` (the demo and tests use loopback only).
     pub fn start_at(config: Config, ip: std::net::IpAddr, port: u16) -> std::io::Result<Server> {
+        Self::start_with(config, ip, port, None)
+    }
+
+    /// Listens on `ip`, speaking HTTPS when `tls` is given (see [`tls_server_config`]).
+    pub fn start_with(
+        config: Config,
+        ip: std::net::IpAddr,
+        port: u16,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Server> {
         let config = Arc::new(config);
         let std_listener = std::net::TcpListener::bind((ip, port))?;
         let addr = std_listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let state = Arc::new(Mutex::new(State {
-            base_url: format!("http://{addr}"),
+            base_url: format!("{scheme}://{addr}"),
             ..State::default()
         }));
         let (cfg, st) = (config.clone(), state.clone());
-        let tx =
-            http::serve_on_thread(std_listener, move |listener| accept_loop(listener, cfg, st));
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+        let tx = http::serve_on_thread(std_listener, move |listener| {
+            accept_loop(listener, acceptor, cfg, st)
+        });
         Ok(Server {
             addr,
+            scheme,
             config,
             state,
             shutdown: Some(tx),
@@ -271,7 +290,7 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     pub fn config(&self) -> &Config {
@@ -385,17 +404,34 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, config: Arc<Config>, state: Arc<Mutex<State>>) {
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    config: Arc<Config>,
+    state: Arc<Mutex<State>>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let (c, s) = (config.clone(), state.clone());
-        tokio::spawn(async move { serve_connection(stream, c, s).await });
+        // Each answer and each handshake flight goes out at once, as from a real endpoint.
+        let _ = stream.set_nodelay(true);
+        let (c, s, tls) = (config.clone(), state.clone(), tls.clone());
+        tokio::spawn(async move {
+            match tls {
+                None => serve_connection(stream, c, s).await,
+                Some(acceptor) => {
+                    // A failed handshake (an untrusted certificate, say) is the client's to report.
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        serve_connection(stream, c, s).await
+                    }
+                }
+            }
+        });
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc<Mutex<State>>) {
+async fn serve_connection<S: Conn>(mut stream: S, config: Arc<Config>, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     loop {
         let req = match http::read_request(&mut stream, &mut buf).await {
@@ -413,6 +449,7 @@ async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc
                 )
                 .header("Connection", "close");
                 let _ = http::write_response(&mut stream, &with_request_id(resp)).await;
+                let _ = stream.shutdown().await;
                 return;
             }
         };
@@ -433,7 +470,7 @@ async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc
                 }
             }
             Action::Reset => {
-                let _ = stream.set_zero_linger();
+                stream.reset();
                 return;
             }
             Action::Hang => {
@@ -442,6 +479,8 @@ async fn serve_connection(mut stream: TcpStream, config: Arc<Config>, state: Arc
             }
         }
         if close {
+            // A TLS close_notify, then FIN.
+            let _ = stream.shutdown().await;
             return;
         }
     }

@@ -1,18 +1,22 @@
 //! `amplify-local`: serve the local Amplify job API until interrupted.
 //!
-//! Prints `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` on stdout once listening, so scripts can
-//! wait on that line instead of sleeping; logs one line per request on stderr.
+//! Prints `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` (`https://` with `--tls-cert`) on stdout
+//! once listening, so scripts can wait on that line instead of sleeping; logs one line per
+//! request on stderr.
 
 use std::process::ExitCode;
 
 use amplify_local::{Config, Server};
 
 const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED]
-                    [--start-job-rate PER_SECOND] [--start-job-burst N] [--help]
+                    [--start-job-rate PER_SECOND] [--start-job-burst N]
+                    [--tls-cert PEM --tls-key PEM] [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
 token bucket: beyond it StartJob answers 429 LimitExceededException, as AWS does.
+--tls-cert (a PEM chain, leaf first) with --tls-key (its PEM key) serves HTTPS instead; give
+clients the CA that signed it (AWS_CA_BUNDLE).
 Accepts the demo credentials AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY
 AWS_SECRET_ACCESS_KEY=local-secret-not-for-aws in region us-east-1.";
 
@@ -20,6 +24,7 @@ fn main() -> ExitCode {
     let mut port = 0u16;
     let mut bind = std::net::IpAddr::from([127, 0, 0, 1]);
     let mut config = Config::default();
+    let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
@@ -40,13 +45,29 @@ fn main() -> ExitCode {
                 let rate = config.start_job_rate.map_or(f64::INFINITY, |(r, _)| r);
                 config.start_job_rate = Some((rate, b.parse().unwrap()));
             }
+            ("--tls-cert", Some(p)) => cert = Some(std::path::PathBuf::from(p)),
+            ("--tls-key", Some(p)) => key = Some(std::path::PathBuf::from(p)),
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
             }
         }
     }
-    let server = match Server::start_at(config, bind, port) {
+    let tls = match (cert, key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => match amplify_local::tls_server_config(&cert, &key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("amplify-local: cannot serve HTTPS: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("amplify-local: --tls-cert and --tls-key go together\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match Server::start_with(config, bind, port, tls) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("amplify-local: cannot listen on {bind}:{port}: {e}");
