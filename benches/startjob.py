@@ -16,8 +16,10 @@ tools are given in AWS_CA_BUNDLE, and a GitHub push context (the event payload g
 message and time, so git is not spawned). Start to request is then timed to the first request
 reaching a TLS listener in this process, handshake and certificate loading included.
 
-Usage: benches/startjob.py [--runs N] [--aws PATH_TO_aws] [--build] [--https]
-Needs: cargo build --release --workspace; the AWS CLI (pip install awscli, best in a venv);
+Usage: benches/startjob.py [--runs N] [--aws PATH_TO_aws] [--build] [--https] [--bin PATH]
+Needs: cargo build --release --workspace, and cargo build --release --target
+x86_64-unknown-linux-musl -p amplify-start-job (the binary that ships, timed unless --bin names
+another, e.g. target/release/amplify-start-job for glibc); the AWS CLI (pip install awscli, best in a venv);
 GNU time (/usr/bin/time, Debian package `time`) for peak RSS.
 """
 import argparse
@@ -33,7 +35,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "amplify-start-job")
+# What ships (the image and the release binaries): the static musl build.
+BIN = os.path.join(ROOT, "target", "x86_64-unknown-linux-musl", "release", "amplify-start-job")
 LOCAL = os.path.join(ROOT, "target", "release", "amplify-local")
 
 
@@ -225,12 +228,13 @@ def main():
     ap.add_argument("--aws", default=shutil.which("aws"))
     ap.add_argument("--build", action="store_true", help="also time a clean release build")
     ap.add_argument("--https", action="store_true", help="time the start over TLS instead")
-    ap.add_argument("--bin", default=BIN, help="the binary to time (default: the glibc release build)")
+    ap.add_argument("--bin", default=BIN, help="the binary to time (default: the static musl build, the one that ships)")
     args = ap.parse_args()
     BIN = args.bin
     for path in (BIN, LOCAL):
         if not os.path.exists(path):
-            sys.exit(f"missing {path}: run cargo build --release --workspace")
+            sys.exit(f"missing {path}: run cargo build --release --workspace and "
+                     "cargo build --release --target x86_64-unknown-linux-musl -p amplify-start-job")
     if not args.aws:
         sys.exit("no aws CLI: pip install awscli (in a venv), then --aws /path/to/aws")
     if args.https:
