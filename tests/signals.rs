@@ -150,6 +150,109 @@ fn a_signal_while_credentials_resolve_ends_the_run_and_starts_nothing() {
 }
 
 #[test]
+fn a_signal_while_credential_process_runs_ends_the_run_at_once() {
+    if !need_root("a PID namespace") {
+        return;
+    }
+    for (signal, code) in SIGNALS {
+        let server = Server::start(Config::default());
+        let mut gh = push_run(&server);
+        // A credential_process that never ends (an SSO prompt nobody answers): the shell the
+        // run starts writes its PID, then becomes `sleep` (exec keeps the PID).
+        let pid_file = gh.dir.path().join("process.pid");
+        let config = gh.dir.path().join("aws-config");
+        std::fs::write(
+            &config,
+            format!(
+                "[default]\ncredential_process = echo $$ > {}; exec sleep 30\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        gh.unset("AWS_ACCESS_KEY_ID")
+            .unset("AWS_SECRET_ACCESS_KEY")
+            .set("AWS_CONFIG_FILE", &config.display().to_string())
+            .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        let p = Pid1::start(&gh);
+        wait_for(
+            || {
+                std::fs::read_to_string(&pid_file)
+                    .ok()
+                    .filter(|p| p.ends_with('\n'))
+            },
+            "credential_process running",
+        );
+        let (exit, took, stderr) = p.signal(signal);
+        assert_eq!(exit, code, "SIG{signal}:\n{stderr}");
+        assert_quick(took, &stderr);
+        assert!(server.requests().is_empty(), "nothing reached Amplify");
+        assert!(
+            stderr.contains(&format!(
+                "interrupted by SIG{signal} while resolving settings and credentials: no job was started"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+/// Outside a PID namespace (where the end of PID 1 kills every process in it anyway), the run
+/// kills the `credential_process` it gave up on.
+#[test]
+fn a_signal_kills_a_credential_process_the_run_gave_up_on() {
+    let server = Server::start(Config::default());
+    let mut gh = push_run(&server);
+    let pid_file = gh.dir.path().join("process.pid");
+    let config = gh.dir.path().join("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[default]\ncredential_process = echo $$ > {}; exec sleep 30\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    gh.unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY")
+        .set("AWS_CONFIG_FILE", &config.display().to_string())
+        .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_amplify-start-job"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", gh.dir.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(&gh.env)
+        .current_dir(gh.workspace())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let child: u32 = wait_for(
+        || std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok(),
+        "credential_process running",
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert_eq!(run.wait().unwrap().code(), Some(143));
+    // Killed, then reaped by whoever inherited it: its /proc entry goes, or it is a zombie.
+    wait_for(
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next();
+            (stat.is_empty() || state == Some("Z")).then_some(())
+        },
+        "credential_process killed",
+    );
+}
+
+#[test]
 fn a_signal_during_a_startjob_that_never_answers_checks_once_and_says_a_job_may_exist() {
     if !need_root("a PID namespace") {
         return;

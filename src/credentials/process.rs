@@ -1,8 +1,12 @@
 //! `credential_process` from a profile: run the command through `sh -c`, read its JSON
 //! (`Version` 1, `AccessKeyId`, `SecretAccessKey`, `SessionToken`, `Expiration`) from stdout.
-//! Its stderr goes to ours, so its own messages are seen.
+//! Its stderr goes to ours, so its own messages are seen. The command runs as a child the
+//! runtime waits on without blocking: a signal while it runs (an SSO or MFA prompt that never
+//! ends, say) is heard at once, and the child is killed when the run gives up on it.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+use tokio::process::Command;
 
 use super::{ProviderError, from_json};
 
@@ -22,13 +26,19 @@ impl Process {
             .arg("-c")
             .arg(&self.command)
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .output()
+            .kill_on_drop(true)
+            .spawn()
             .map_err(|e| {
                 ProviderError::failed(format!(
                     "cannot run credential_process with sh: {e} (an image without a shell cannot run it; use another provider)"
                 ))
-            })?;
+            })?
+            // Not `output()`, which would capture stderr too.
+            .wait_with_output()
+            .await
+            .map_err(|e| ProviderError::failed(format!("credential_process: {e}")))?;
         if !out.status.success() {
             return Err(ProviderError::failed(format!(
                 "credential_process exited with {}",
