@@ -108,6 +108,41 @@ fn push_run(server: &Server) -> Gh {
     github(server, "push", serde_json::json!({}))
 }
 
+/// Credentials only from a `credential_process` that never ends (an SSO prompt nobody
+/// answers): the shell the run starts writes its PID to the returned file, then becomes `sleep`
+/// (exec keeps the PID).
+fn never_ending_credential_process(gh: &mut Gh) -> std::path::PathBuf {
+    let pid_file = gh.dir.path().join("process.pid");
+    let config = gh.dir.path().join("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[default]\ncredential_process = echo $$ > {}; exec sleep 30\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    gh.unset("AWS_ACCESS_KEY_ID")
+        .unset("AWS_SECRET_ACCESS_KEY")
+        .set("AWS_CONFIG_FILE", &config.display().to_string())
+        .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    pid_file
+}
+
+/// Signals `p` while credentials resolve: it ends at once with `code`, having sent nothing.
+fn ended_while_preparing(p: Pid1, signal: &str, code: i32, server: &Server) {
+    let (exit, took, stderr) = p.signal(signal);
+    assert_eq!(exit, code, "SIG{signal}:\n{stderr}");
+    assert_quick(took, &stderr);
+    assert!(server.requests().is_empty(), "nothing reached Amplify");
+    assert!(
+        stderr.contains(&format!(
+            "interrupted by SIG{signal} while resolving settings and credentials: no job was started"
+        )),
+        "{stderr}"
+    );
+}
+
 fn assert_quick(took: Duration, stderr: &str) {
     assert!(
         took < Duration::from_secs(1),
@@ -135,16 +170,7 @@ fn a_signal_while_credentials_resolve_ends_the_run_and_starts_nothing() {
             || (!creds.requests().is_empty()).then_some(()),
             "the credential request",
         );
-        let (exit, took, stderr) = p.signal(signal);
-        assert_eq!(exit, code, "SIG{signal}:\n{stderr}");
-        assert_quick(took, &stderr);
-        assert!(server.requests().is_empty(), "nothing reached Amplify");
-        assert!(
-            stderr.contains(&format!(
-                "interrupted by SIG{signal} while resolving settings and credentials: no job was started"
-            )),
-            "{stderr}"
-        );
+        ended_while_preparing(p, signal, code, &server);
         assert!(gh.output().starts_with("earlier=kept\n") && !gh.output().contains("job-id"));
     }
 }
@@ -157,22 +183,7 @@ fn a_signal_while_credential_process_runs_ends_the_run_at_once() {
     for (signal, code) in SIGNALS {
         let server = Server::start(Config::default());
         let mut gh = push_run(&server);
-        // A credential_process that never ends (an SSO prompt nobody answers): the shell the
-        // run starts writes its PID, then becomes `sleep` (exec keeps the PID).
-        let pid_file = gh.dir.path().join("process.pid");
-        let config = gh.dir.path().join("aws-config");
-        std::fs::write(
-            &config,
-            format!(
-                "[default]\ncredential_process = echo $$ > {}; exec sleep 30\n",
-                pid_file.display()
-            ),
-        )
-        .unwrap();
-        gh.unset("AWS_ACCESS_KEY_ID")
-            .unset("AWS_SECRET_ACCESS_KEY")
-            .set("AWS_CONFIG_FILE", &config.display().to_string())
-            .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        let pid_file = never_ending_credential_process(&mut gh);
         let p = Pid1::start(&gh);
         wait_for(
             || {
@@ -182,16 +193,7 @@ fn a_signal_while_credential_process_runs_ends_the_run_at_once() {
             },
             "credential_process running",
         );
-        let (exit, took, stderr) = p.signal(signal);
-        assert_eq!(exit, code, "SIG{signal}:\n{stderr}");
-        assert_quick(took, &stderr);
-        assert!(server.requests().is_empty(), "nothing reached Amplify");
-        assert!(
-            stderr.contains(&format!(
-                "interrupted by SIG{signal} while resolving settings and credentials: no job was started"
-            )),
-            "{stderr}"
-        );
+        ended_while_preparing(p, signal, code, &server);
     }
 }
 
@@ -201,31 +203,8 @@ fn a_signal_while_credential_process_runs_ends_the_run_at_once() {
 fn a_signal_kills_a_credential_process_the_run_gave_up_on() {
     let server = Server::start(Config::default());
     let mut gh = push_run(&server);
-    let pid_file = gh.dir.path().join("process.pid");
-    let config = gh.dir.path().join("aws-config");
-    std::fs::write(
-        &config,
-        format!(
-            "[default]\ncredential_process = echo $$ > {}; exec sleep 30\n",
-            pid_file.display()
-        ),
-    )
-    .unwrap();
-    gh.unset("AWS_ACCESS_KEY_ID")
-        .unset("AWS_SECRET_ACCESS_KEY")
-        .set("AWS_CONFIG_FILE", &config.display().to_string())
-        .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    let mut run = Command::new(env!("CARGO_BIN_EXE_amplify-start-job"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", gh.dir.path())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(&gh.env)
-        .current_dir(gh.workspace())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let pid_file = never_ending_credential_process(&mut gh);
+    let mut run = gh.spawn();
     let child: u32 = wait_for(
         || std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok(),
         "credential_process running",
