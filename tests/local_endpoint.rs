@@ -101,3 +101,299 @@ fn the_binary_reaches_the_https_endpoint_directly_only_with_its_ca() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(server.jobs().len(), 1);
 }
+
+/// The AWS SDK for Rust against `server` over its own rustls client (ring), trusting only `ca`
+/// when given, with retries off so every answer is the endpoint's own.
+fn rust_sdk(server: &Server, ca: Option<&std::path::Path>) -> aws_sdk_amplify::Client {
+    use aws_sdk_amplify::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let mut trust = TrustStore::empty().with_native_roots(false);
+    if let Some(ca) = ca {
+        trust = trust.with_pem_certificate(std::fs::read(ca).unwrap());
+    }
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(
+            TlsContext::builder()
+                .with_trust_store(trust)
+                .build()
+                .unwrap(),
+        )
+        .build_https();
+    let config = aws_sdk_amplify::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDLOCALAMPLIFY",
+            "local-secret-not-for-aws",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(server.url())
+        .retry_config(RetryConfig::disabled())
+        .http_client(http)
+        .build();
+    aws_sdk_amplify::Client::from_conf(config)
+}
+
+/// The HTTP status of a failed SDK call, and whether the error carried a request id.
+fn status_and_id<E: aws_sdk_amplify::operation::RequestId>(
+    e: &aws_sdk_amplify::error::SdkError<E, aws_sdk_amplify::config::http::HttpResponse>,
+) -> (u16, bool) {
+    let status = e.raw_response().map_or(0, |r| r.status().as_u16());
+    let id = e
+        .as_service_error()
+        .and_then(|s| s.request_id())
+        .is_some_and(|id| !id.is_empty());
+    (status, id)
+}
+
+const APP: &str = "d1a2b3c4d5e6f7";
+
+/// What the JavaScript check does, through the Rust SDK: every operation, the paginator, the
+/// modelled errors with status and request id, and a manual deployment; every request signed
+/// as AWS expects.
+async fn rust_sdk_checks(
+    server: &Server,
+    client: &aws_sdk_amplify::Client,
+    ca: Option<&std::path::Path>,
+) {
+    rust_sdk_jobs(client).await;
+    rust_sdk_apps_and_branches(client).await;
+    rust_sdk_deployment(client, ca).await;
+    assert!(
+        server.requests().iter().all(|r| r.signature.is_ok()),
+        "every request of the SDK was signed as AWS expects"
+    );
+}
+
+/// StartJob, GetJob, the ListJobs paginator, StopJob and their modelled errors.
+async fn rust_sdk_jobs(client: &aws_sdk_amplify::Client) {
+    use aws_sdk_amplify::operation::RequestId;
+    use aws_sdk_amplify::types::JobType;
+    let branch = "feature/paging";
+    for i in 1..=57 {
+        let out = client
+            .start_job()
+            .app_id(APP)
+            .branch_name(branch)
+            .job_type(JobType::Release)
+            .commit_id(format!("c{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(out.request_id().is_some_and(|id| !id.is_empty()));
+        let job = out.job_summary().unwrap();
+        assert_eq!(
+            (job.job_id(), job.commit_id()),
+            (i.to_string().as_str(), format!("c{i}").as_str())
+        );
+        assert!(job.start_time().secs() > 1_600_000_000, "{job:?}");
+    }
+    let got = client
+        .get_job()
+        .app_id(APP)
+        .branch_name(branch)
+        .job_id("57")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.job().unwrap().summary().unwrap().job_id(), "57");
+
+    let pages: Vec<_> = client
+        .list_jobs()
+        .app_id(APP)
+        .branch_name(branch)
+        .into_paginator()
+        .page_size(20)
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    let sizes: Vec<usize> = pages.iter().map(|p| p.job_summaries().len()).collect();
+    assert_eq!(sizes, [20, 20, 17]);
+    let ids: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.job_summaries())
+        .map(|j| j.job_id().to_string())
+        .collect();
+    let newest_first: Vec<String> = (1..=57).rev().map(|i| i.to_string()).collect();
+    assert_eq!(
+        ids, newest_first,
+        "the paginator reads every job once, newest first"
+    );
+
+    let e = client
+        .list_jobs()
+        .app_id(APP)
+        .branch_name(branch)
+        .max_results(51)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .is_some_and(|s| s.is_bad_request_exception()),
+        "{e:?}"
+    );
+    assert_eq!(status_and_id(&e), (400, true));
+    let e = client
+        .get_job()
+        .app_id(APP)
+        .branch_name(branch)
+        .job_id("999")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .is_some_and(|s| s.is_not_found_exception()),
+        "{e:?}"
+    );
+    assert_eq!(status_and_id(&e), (404, true));
+    let e = client
+        .start_job()
+        .app_id(APP)
+        .branch_name(branch)
+        .job_type(JobType::Retry)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .is_some_and(|s| s.is_bad_request_exception()),
+        "{e:?}"
+    );
+    let stopped = client
+        .stop_job()
+        .app_id(APP)
+        .branch_name(branch)
+        .job_id("57")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stopped.job_summary().unwrap().status().as_str(),
+        "CANCELLING"
+    );
+}
+
+/// GetApp, CreateBranch, GetBranch, DeleteBranch and their modelled errors.
+async fn rust_sdk_apps_and_branches(client: &aws_sdk_amplify::Client) {
+    use aws_sdk_amplify::types::Stage;
+    let app = client.get_app().app_id(APP).send().await.unwrap();
+    assert_eq!(
+        app.app().unwrap().default_domain(),
+        format!("{APP}.amplifyapp.com")
+    );
+    let created = client
+        .create_branch()
+        .app_id(APP)
+        .branch_name("pr-7")
+        .stage(Stage::PullRequest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.branch().unwrap().stage(), &Stage::PullRequest);
+    let read = client
+        .get_branch()
+        .app_id(APP)
+        .branch_name("pr-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.branch().unwrap().branch_name(), "pr-7");
+    let e = client
+        .create_branch()
+        .app_id(APP)
+        .branch_name("pr-7")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .is_some_and(|s| s.is_bad_request_exception()),
+        "{e:?}"
+    );
+    assert_eq!(status_and_id(&e), (400, true));
+    let deleted = client
+        .delete_branch()
+        .app_id(APP)
+        .branch_name("pr-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.branch().unwrap().branch_name(), "pr-7");
+}
+
+/// CreateDeployment, the upload, StartDeployment before and after it.
+async fn rust_sdk_deployment(client: &aws_sdk_amplify::Client, ca: Option<&std::path::Path>) {
+    let deployment = client
+        .create_deployment()
+        .app_id(APP)
+        .branch_name("manual")
+        .send()
+        .await
+        .unwrap();
+    let e = client
+        .start_deployment()
+        .app_id(APP)
+        .branch_name("manual")
+        .job_id(deployment.job_id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .is_some_and(|s| s.is_bad_request_exception()),
+        "before the upload: {e:?}"
+    );
+    upload_zip(deployment.zip_upload_url(), ca).await;
+    let started = client
+        .start_deployment()
+        .app_id(APP)
+        .branch_name("manual")
+        .job_id(deployment.job_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let job = started.job_summary().unwrap();
+    assert_eq!(
+        (job.status().as_str(), job.job_type().as_str()),
+        ("PENDING", "MANUAL")
+    );
+}
+
+/// A one-file zip PUT to an upload URL (over HTTPS trusting only `ca`, when given).
+async fn upload_zip(url: &str, ca: Option<&std::path::Path>) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("index.html", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(b"<h1>hi</h1>").unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let roots = ca.map(|ca| reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap());
+    let http = reqwest::Client::builder()
+        .tls_certs_only(roots)
+        .build()
+        .unwrap();
+    let put = http.put(url).body(bytes).send().await.unwrap();
+    assert_eq!(put.status(), 200, "the upload of the zip");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_rust_sdk_reads_the_local_endpoint_as_it_reads_aws() {
+    let server = Server::start(Config::default());
+    rust_sdk_checks(&server, &rust_sdk(&server, None), None).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_rust_sdk_reads_the_local_endpoint_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    test_certificates(dir.path());
+    let server = tls_server(Config::default(), dir.path());
+    let ca = dir.path().join("ca.pem");
+    rust_sdk_checks(&server, &rust_sdk(&server, Some(&ca)), Some(&ca)).await;
+}
