@@ -47,12 +47,16 @@ fn botocore_reads_the_local_endpoint_over_https_as_it_reads_aws() {
     botocore_checks(&server, Some(&dir.path().join("ca.pem")));
 }
 
-/// Runs `tests/oracle/sdk_js.cjs` against `server` (trusting `ca` for HTTPS); fails unless
-/// every check of it passed.
-fn javascript_sdk_checks(server: &Server, ca: Option<&std::path::Path>) {
+/// Runs `tests/oracle/sdk_js.cjs` against `server` and `throttled` (see [`throttled`]),
+/// trusting `ca` for HTTPS; fails unless every check of it passed.
+fn javascript_sdk_checks(server: &Server, throttled: &Server, ca: Option<&std::path::Path>) {
     let envs: Vec<(&str, &std::path::Path)> =
         ca.map(|c| ("NODE_EXTRA_CA_CERTS", c)).into_iter().collect();
-    let out = node("oracle/sdk_js.cjs", &[&server.url()], &envs);
+    let out = node(
+        "oracle/sdk_js.cjs",
+        &[&server.url(), &throttled.url()],
+        &envs,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -66,9 +70,23 @@ fn javascript_sdk_checks(server: &Server, ca: Option<&std::path::Path>) {
     );
 }
 
+/// A StartJob token bucket of one token that refills about never.
+fn throttled() -> Config {
+    Config {
+        start_job_rate: Some((1e-6, 1.0)),
+        ..Config::default()
+    }
+}
+
 #[test]
 fn the_javascript_sdk_reads_the_local_endpoint_as_it_reads_aws() {
-    javascript_sdk_checks(&Server::start(Config::default()), None);
+    let throttled = Server::start(throttled());
+    javascript_sdk_checks(&Server::start(Config::default()), &throttled, None);
+    assert_eq!(
+        calls(&throttled, Op::StartJob),
+        4,
+        "one start, then 1 and 2 attempts"
+    );
 }
 
 #[test]
@@ -76,7 +94,8 @@ fn the_javascript_sdk_reads_the_local_endpoint_over_https() {
     let dir = tempfile::tempdir().unwrap();
     test_certificates(dir.path());
     let server = tls_server(Config::default(), dir.path());
-    javascript_sdk_checks(&server, Some(&dir.path().join("ca.pem")));
+    let throttled = tls_server(throttled(), dir.path());
+    javascript_sdk_checks(&server, &throttled, Some(&dir.path().join("ca.pem")));
 }
 
 #[test]
@@ -327,6 +346,43 @@ async fn rust_sdk_apps_and_branches(client: &aws_sdk_amplify::Client) {
     assert_eq!(deleted.branch().unwrap().branch_name(), "pr-7");
 }
 
+/// Beyond its token bucket StartJob answers 429 LimitExceededException, which the SDK retries
+/// as throttling.
+async fn rust_sdk_throttled(throttled: &Server, ca: Option<&std::path::Path>) {
+    use aws_sdk_amplify::config::retry::RetryConfig;
+    use aws_sdk_amplify::types::JobType;
+    let once = rust_sdk(throttled, ca);
+    let start = |c: &aws_sdk_amplify::Client| {
+        c.start_job()
+            .app_id(APP)
+            .branch_name("main")
+            .job_type(JobType::Release)
+            .send()
+    };
+    start(&once)
+        .await
+        .expect("the bucket's one token starts a job");
+    let e = start(&once).await.unwrap_err();
+    assert!(
+        e.as_service_error()
+            .is_some_and(|s| s.is_limit_exceeded_exception()),
+        "{e:?}"
+    );
+    assert_eq!(status_and_id(&e), (429, true));
+    let config = once
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .build();
+    let twice = aws_sdk_amplify::Client::from_conf(config);
+    assert!(start(&twice).await.is_err());
+    assert_eq!(
+        calls(throttled, Op::StartJob),
+        4,
+        "one start, then 1 and 2 attempts"
+    );
+}
+
 /// CreateDeployment, the upload, StartDeployment before and after it.
 async fn rust_sdk_deployment(client: &aws_sdk_amplify::Client, ca: Option<&std::path::Path>) {
     let deployment = client
@@ -387,6 +443,7 @@ async fn upload_zip(url: &str, ca: Option<&std::path::Path>) {
 async fn the_rust_sdk_reads_the_local_endpoint_as_it_reads_aws() {
     let server = Server::start(Config::default());
     rust_sdk_checks(&server, &rust_sdk(&server, None), None).await;
+    rust_sdk_throttled(&Server::start(throttled()), None).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -396,4 +453,5 @@ async fn the_rust_sdk_reads_the_local_endpoint_over_https() {
     let server = tls_server(Config::default(), dir.path());
     let ca = dir.path().join("ca.pem");
     rust_sdk_checks(&server, &rust_sdk(&server, Some(&ca)), Some(&ca)).await;
+    rust_sdk_throttled(&tls_server(throttled(), dir.path()), Some(&ca)).await;
 }

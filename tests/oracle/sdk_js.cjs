@@ -1,7 +1,8 @@
 // amplify-local as the AWS SDK for JavaScript v3 sees it: its client, paginator and modelled
 // exceptions against every operation the endpoint serves, and a zip uploaded with fetch to the
 // URL CreateDeployment answers.
-// Usage: node sdk_js.cjs ENDPOINT_URL (for https, NODE_EXTRA_CA_CERTS names the test CA).
+// Usage: node sdk_js.cjs ENDPOINT_URL THROTTLED_URL: the second, an endpoint whose StartJob
+// token bucket holds one token (for https, NODE_EXTRA_CA_CERTS names the test CA).
 // NODE_PATH names the node_modules scripts/test installs (tests/sdk-js).
 // Prints 'N passed, M failed'; exits 1 on a failure.
 "use strict";
@@ -10,6 +11,7 @@ const zlib = require("node:zlib");
 const amplify = require("@aws-sdk/client-amplify");
 
 const ENDPOINT = process.argv[2];
+const THROTTLED = process.argv[3];
 const APP = "d1a2b3c4d5e6f7";
 const results = [];
 
@@ -18,12 +20,13 @@ function check(name, ok, detail) {
   console.log((ok ? "ok   " : "FAIL ") + name + (ok ? "" : ": " + JSON.stringify(detail)));
 }
 
-const client = new amplify.AmplifyClient({
+const clientOf = (endpoint, maxAttempts) => new amplify.AmplifyClient({
   region: "us-east-1",
-  endpoint: ENDPOINT,
+  endpoint,
   credentials: { accessKeyId: "AKIDLOCALAMPLIFY", secretAccessKey: "local-secret-not-for-aws" },
-  maxAttempts: 1,
+  maxAttempts,
 });
+const client = clientOf(ENDPOINT, 1);
 
 const send = (command, input) => client.send(new amplify[command + "Command"](input));
 
@@ -134,8 +137,23 @@ async function deployments() {
   check("it is a MANUAL job", started.jobSummary.jobType === "MANUAL", started.jobSummary);
 }
 
+/** Beyond its token bucket StartJob is throttled, and the SDK takes it as throttling. */
+async function throttled() {
+  const input = { appId: APP, branchName: "main", jobType: "RELEASE" };
+  const first = await clientOf(THROTTLED, 1).send(new amplify.StartJobCommand(input));
+  check("the bucket's one token starts a job", first.jobSummary.jobId === "1", first.jobSummary);
+  await expectError("StartJob beyond the bucket", "LimitExceededException", 429, () =>
+    clientOf(THROTTLED, 1).send(new amplify.StartJobCommand(input)));
+  try {
+    await clientOf(THROTTLED, 2).send(new amplify.StartJobCommand(input));
+    check("the SDK retries it (a throttling error)", false, "no error");
+  } catch (e) {
+    check("the SDK retries it (a throttling error)", e.$metadata && e.$metadata.attempts === 2, e.$metadata);
+  }
+}
+
 async function main() {
-  for (const part of [jobs, appsAndBranches, deployments]) {
+  for (const part of [jobs, appsAndBranches, deployments, throttled]) {
     try {
       await part();
     } catch (e) {
