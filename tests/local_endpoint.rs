@@ -156,6 +156,23 @@ fn rust_sdk(server: &Server, ca: Option<&std::path::Path>) -> aws_sdk_amplify::C
     aws_sdk_amplify::Client::from_conf(config)
 }
 
+/// A call the endpoint refused: the modelled error `is` picks, with `status` and a request id.
+fn refused<T, E>(
+    result: Result<
+        T,
+        aws_sdk_amplify::error::SdkError<E, aws_sdk_amplify::config::http::HttpResponse>,
+    >,
+    is: impl Fn(&E) -> bool,
+    status: u16,
+) where
+    T: std::fmt::Debug,
+    E: aws_sdk_amplify::operation::RequestId + std::error::Error + 'static,
+{
+    let e = result.unwrap_err();
+    assert!(e.as_service_error().is_some_and(is), "{e:?}");
+    assert_eq!(status_and_id(&e), (status, true), "{e:?}");
+}
+
 /// The HTTP status of a failed SDK call, and whether the error carried a request id.
 fn status_and_id<E: aws_sdk_amplify::operation::RequestId>(
     e: &aws_sdk_amplify::error::SdkError<E, aws_sdk_amplify::config::http::HttpResponse>,
@@ -243,46 +260,38 @@ async fn rust_sdk_jobs(client: &aws_sdk_amplify::Client) {
         "the paginator reads every job once, newest first"
     );
 
-    let e = client
-        .list_jobs()
-        .app_id(APP)
-        .branch_name(branch)
-        .max_results(51)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        e.as_service_error()
-            .is_some_and(|s| s.is_bad_request_exception()),
-        "{e:?}"
+    refused(
+        client
+            .list_jobs()
+            .app_id(APP)
+            .branch_name(branch)
+            .max_results(51)
+            .send()
+            .await,
+        |s| s.is_bad_request_exception(),
+        400,
     );
-    assert_eq!(status_and_id(&e), (400, true));
-    let e = client
-        .get_job()
-        .app_id(APP)
-        .branch_name(branch)
-        .job_id("999")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        e.as_service_error()
-            .is_some_and(|s| s.is_not_found_exception()),
-        "{e:?}"
+    refused(
+        client
+            .get_job()
+            .app_id(APP)
+            .branch_name(branch)
+            .job_id("999")
+            .send()
+            .await,
+        |s| s.is_not_found_exception(),
+        404,
     );
-    assert_eq!(status_and_id(&e), (404, true));
-    let e = client
-        .start_job()
-        .app_id(APP)
-        .branch_name(branch)
-        .job_type(JobType::Retry)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        e.as_service_error()
-            .is_some_and(|s| s.is_bad_request_exception()),
-        "{e:?}"
+    refused(
+        client
+            .start_job()
+            .app_id(APP)
+            .branch_name(branch)
+            .job_type(JobType::Retry)
+            .send()
+            .await,
+        |s| s.is_bad_request_exception(),
+        400,
     );
     let stopped = client
         .stop_job()
@@ -323,19 +332,16 @@ async fn rust_sdk_apps_and_branches(client: &aws_sdk_amplify::Client) {
         .await
         .unwrap();
     assert_eq!(read.branch().unwrap().branch_name(), "pr-7");
-    let e = client
-        .create_branch()
-        .app_id(APP)
-        .branch_name("pr-7")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        e.as_service_error()
-            .is_some_and(|s| s.is_bad_request_exception()),
-        "{e:?}"
+    refused(
+        client
+            .create_branch()
+            .app_id(APP)
+            .branch_name("pr-7")
+            .send()
+            .await,
+        |s| s.is_bad_request_exception(),
+        400,
     );
-    assert_eq!(status_and_id(&e), (400, true));
     let deleted = client
         .delete_branch()
         .app_id(APP)
@@ -362,13 +368,7 @@ async fn rust_sdk_throttled(throttled: &Server, ca: Option<&std::path::Path>) {
     start(&once)
         .await
         .expect("the bucket's one token starts a job");
-    let e = start(&once).await.unwrap_err();
-    assert!(
-        e.as_service_error()
-            .is_some_and(|s| s.is_limit_exceeded_exception()),
-        "{e:?}"
-    );
-    assert_eq!(status_and_id(&e), (429, true));
+    refused(start(&once).await, |s| s.is_limit_exceeded_exception(), 429);
     let config = once
         .config()
         .to_builder()
@@ -392,18 +392,16 @@ async fn rust_sdk_deployment(client: &aws_sdk_amplify::Client, ca: Option<&std::
         .send()
         .await
         .unwrap();
-    let e = client
-        .start_deployment()
-        .app_id(APP)
-        .branch_name("manual")
-        .job_id(deployment.job_id().unwrap())
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        e.as_service_error()
-            .is_some_and(|s| s.is_bad_request_exception()),
-        "before the upload: {e:?}"
+    refused(
+        client
+            .start_deployment()
+            .app_id(APP)
+            .branch_name("manual")
+            .job_id(deployment.job_id().unwrap())
+            .send()
+            .await,
+        |s| s.is_bad_request_exception(),
+        400,
     );
     upload_zip(deployment.zip_upload_url(), ca).await;
     let started = client
