@@ -103,6 +103,35 @@ impl Deploy<'_> {
         }
     }
 
+    /// After a failed `CreateDeployment` or `StartDeployment`: `Ok(unsure)` (whether the call
+    /// may have taken effect) once the backoff's delay has passed, or the error the run ends
+    /// with: a fatal one (with Amplify's refusals explained when `hint`), or the last one when
+    /// the retries are spent.
+    async fn after_failure(
+        &self,
+        backoff: &mut Backoff,
+        err: ApiError,
+        hint: bool,
+    ) -> Result<bool, RetryError> {
+        let class = created_class(&err);
+        if class == Class::Fatal {
+            let err = if hint {
+                with_hint(err, self.client).await
+            } else {
+                err
+            };
+            return Err(RetryError::Api(err));
+        }
+        let unsure = class == Class::Ambiguous;
+        match backoff.next_delay(&err) {
+            Some(d) => {
+                tokio::time::sleep(d).await;
+                Ok(unsure)
+            }
+            None => Err(backoff.gave_up(err, unsure, self.client.branch_console_url())),
+        }
+    }
+
     /// `CreateDeployment` under the retry policy; a lost answer's job is stopped first.
     async fn create(&self, since: f64) -> Result<Deployment, RetryError> {
         let mut backoff = Backoff::new(self.policy);
@@ -118,17 +147,7 @@ impl Deploy<'_> {
                 Ok(d) => return Ok(d),
                 Err(e) => e,
             };
-            let class = created_class(&err);
-            if class == Class::Fatal {
-                return Err(RetryError::Api(with_hint(err, self.client).await));
-            }
-            unsure = class == Class::Ambiguous;
-            match backoff.next_delay(&err) {
-                Some(d) => tokio::time::sleep(d).await,
-                None => {
-                    return Err(backoff.gave_up(err, unsure, self.client.branch_console_url()));
-                }
-            }
+            unsure = self.after_failure(&mut backoff, err, true).await?;
         }
     }
 
@@ -204,17 +223,7 @@ impl Deploy<'_> {
                 Ok(job) => return Ok(job),
                 Err(e) => e,
             };
-            let class = created_class(&err);
-            if class == Class::Fatal {
-                return Err(RetryError::Api(err));
-            }
-            unsure = class == Class::Ambiguous;
-            match backoff.next_delay(&err) {
-                Some(d) => tokio::time::sleep(d).await,
-                None => {
-                    return Err(backoff.gave_up(err, unsure, self.client.branch_console_url()));
-                }
-            }
+            unsure = self.after_failure(&mut backoff, err, false).await?;
         }
     }
 
@@ -248,17 +257,7 @@ impl Deploy<'_> {
                 Ok(job) => return Ok(job),
                 Err(e) => e,
             };
-            let class = created_class(&err);
-            if class == Class::Fatal {
-                return Err(RetryError::Api(with_hint(err, self.client).await));
-            }
-            unsure = class == Class::Ambiguous;
-            match backoff.next_delay(&err) {
-                Some(d) => tokio::time::sleep(d).await,
-                None => {
-                    return Err(backoff.gave_up(err, unsure, self.client.branch_console_url()));
-                }
-            }
+            unsure = self.after_failure(&mut backoff, err, true).await?;
         }
     }
 
