@@ -315,7 +315,7 @@ impl Outcome {
             cell(&s.job_id),
             self.job_url,
             cell(self.status()),
-            cell(&s.commit_id).replace('`', "'"),
+            code_cell(&s.commit_id),
         );
         if let Some(url) = &self.branch_url {
             out.push_str(&format!("Preview: {url}\n\n"));
@@ -327,15 +327,11 @@ impl Outcome {
                     (Some(a), Some(b)) => format!("{}s", (b - a).max(0.0).round() as u64),
                     _ => "-".into(),
                 };
-                let log = step
-                    .log_url
-                    .as_deref()
-                    .map(|u| format!("[log]({u})"))
-                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "| {} | {} | {secs} | {log} |\n",
+                    "| {} | {} | {secs} | {} |\n",
                     cell(&step.step_name),
-                    cell(&step.status)
+                    cell(&step.status),
+                    log_link(step)
                 ));
             }
             out.push('\n');
@@ -355,7 +351,7 @@ impl Outcome {
             cell(&self.app_id),
             cell(&self.branch),
             cell(self.status()),
-            cell(&commit).replace('`', "'"),
+            code_cell(&commit),
         );
         let mut links = Vec::new();
         if let Some(url) = &self.branch_url {
@@ -371,15 +367,11 @@ impl Outcome {
         if !self.steps().is_empty() {
             out.push_str("\n| Step | Status | Log |\n|---|---|---|\n");
             for step in self.steps() {
-                let log = step
-                    .log_url
-                    .as_deref()
-                    .map(|u| format!("[log]({u})"))
-                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "| {} | {} | {log} |\n",
+                    "| {} | {} | {} |\n",
                     cell(&step.step_name),
-                    cell(&step.status)
+                    cell(&step.status),
+                    log_link(step)
                 ));
             }
         }
@@ -392,6 +384,19 @@ fn cell(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\r', '\n'], " ")
+}
+
+/// Text for a code span in a table cell: a backquote cannot end the span.
+fn code_cell(s: &str) -> String {
+    cell(s).replace('`', "'")
+}
+
+/// A step's log as a Markdown link, or nothing when Amplify gave none.
+fn log_link(step: &Step) -> String {
+    step.log_url
+        .as_deref()
+        .map(|u| format!("[log]({u})"))
+        .unwrap_or_default()
 }
 
 /// What `mode: delete-branch` did, as it is reported.
