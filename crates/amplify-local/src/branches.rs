@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
-use crate::{ACCOUNT, Config, State, aws_error, bad_request, constraint, now};
+use crate::{ACCOUNT, Config, State, aws_error, bad_request, constraint, json_object, now};
 
 /// Branches an app may have, as AWS enforces it.
 pub const MAX_BRANCHES: usize = 50;
@@ -134,15 +134,9 @@ pub(crate) fn get_branch(app: &str, branch: &str, config: &Config, s: &State) ->
 }
 
 pub(crate) fn create_branch(app: &str, req: &Request, config: &Config, s: &mut State) -> Response {
-    let body: Value = match serde_json::from_slice(&req.body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => {
-            return aws_error(
-                400,
-                "SerializationException",
-                "Request body is not a JSON object",
-            );
-        }
+    let body = match json_object(&req.body) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let Some(name) = body.get("branchName").and_then(Value::as_str) else {
         return bad_request(

@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
-use crate::{Config, Job, State, aws_error, bad_request, constraint, new_job, now, summary};
+use crate::{
+    Config, Job, State, aws_error, bad_request, constraint, json_object, new_job, now, summary,
+};
 
 /// One archive uploaded for a job, as the tests read it.
 #[derive(Debug, Clone)]
@@ -29,18 +31,12 @@ pub(crate) struct Presigned {
     expires: f64,
 }
 
+/// A body that may be empty (every member of these operations is optional), else a JSON object.
 fn is_json_object(req: &Request) -> Result<Value, Response> {
     if req.body.is_empty() {
         return Ok(json!({}));
     }
-    match serde_json::from_slice(&req.body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        _ => Err(aws_error(
-            400,
-            "SerializationException",
-            "Request body is not a JSON object",
-        )),
-    }
+    json_object(&req.body)
 }
 
 /// The refusals of a deployment on a branch: a repository app, or a job not finished.

@@ -509,6 +509,18 @@ fn request_id() -> String {
     )
 }
 
+/// A request body that must be a JSON object, or the `SerializationException` AWS answers.
+pub(crate) fn json_object(body: &[u8]) -> Result<Value, Response> {
+    match serde_json::from_slice(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(aws_error(
+            400,
+            "SerializationException",
+            "Request body is not a JSON object",
+        )),
+    }
+}
+
 /// An error answered the way AWS rest-json services answer it.
 pub fn aws_error(status: u16, code: &str, message: &str) -> Response {
     Response::json(status, &json!({ "message": message })).header(
@@ -836,15 +848,9 @@ fn start_job(app: &str, branch: &str, req: &Request, config: &Config, s: &mut St
     if !is_json {
         return bad_request("Content-Type must be application/json".into());
     }
-    let body: Value = match serde_json::from_slice(&req.body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => {
-            return aws_error(
-                400,
-                "SerializationException",
-                "Request body is not a JSON object",
-            );
-        }
+    let body = match json_object(&req.body) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let string = |name: &str| -> Result<Option<String>, Response> {
         match body.get(name) {
