@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
@@ -28,17 +28,10 @@ struct Pid1 {
 impl Pid1 {
     fn start(gh: &Gh) -> Pid1 {
         let unshare = need_tool("unshare", "the Debian package util-linux");
-        let mut child = Command::new(unshare)
+        let mut child = gh
+            .command(unshare)
             .args(["--pid", "--fork", "--mount-proc"])
             .arg(env!("CARGO_BIN_EXE_amplify-start-job"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", gh.dir.path())
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs(&gh.env)
-            .current_dir(gh.workspace())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let (tx, lines) = channel();
@@ -106,6 +99,18 @@ fn forked_child(pid: u32) -> Option<u32> {
 
 fn push_run(server: &Server) -> Gh {
     github(server, "push", serde_json::json!({}))
+}
+
+/// A run waiting on its job (polls an hour apart, `cancel-on-abort`) as PID 1, once it has
+/// seen the job provisioning; its environment is kept alive with it.
+fn waiting_as_pid1(server: &Server) -> (Gh, Pid1) {
+    let mut gh = push_run(server);
+    gh.set("AMPLIFY_WAIT", "true")
+        .set("AMPLIFY_POLL_INTERVAL", "1h")
+        .set("AMPLIFY_CANCEL_ON_ABORT", "true");
+    let mut p = Pid1::start(&gh);
+    p.wait_for_line("job 1: PROVISIONING");
+    (gh, p)
 }
 
 /// Credentials only from a `credential_process` that never ends (an SSO prompt nobody
@@ -335,12 +340,7 @@ fn a_signal_while_waiting_stops_the_job_with_cancel_on_abort() {
     }
     for (signal, code) in SIGNALS {
         let server = Server::start(Config::default());
-        let mut gh = push_run(&server);
-        gh.set("AMPLIFY_WAIT", "true")
-            .set("AMPLIFY_POLL_INTERVAL", "1h")
-            .set("AMPLIFY_CANCEL_ON_ABORT", "true");
-        let mut p = Pid1::start(&gh);
-        p.wait_for_line("job 1: PROVISIONING");
+        let (gh, p) = waiting_as_pid1(&server);
         let (exit, took, stderr) = p.signal(signal);
         assert_eq!(exit, code, "SIG{signal}:\n{stderr}");
         assert_quick(took, &stderr);
@@ -362,12 +362,7 @@ fn a_stop_on_abort_that_hangs_is_given_up_within_its_bound() {
     }
     let server = Server::start(Config::default());
     server.always(Op::StopJob, Fault::Hang);
-    let mut gh = push_run(&server);
-    gh.set("AMPLIFY_WAIT", "true")
-        .set("AMPLIFY_POLL_INTERVAL", "1h")
-        .set("AMPLIFY_CANCEL_ON_ABORT", "true");
-    let mut p = Pid1::start(&gh);
-    p.wait_for_line("job 1: PROVISIONING");
+    let (_gh, p) = waiting_as_pid1(&server);
     let (exit, took, stderr) = p.signal("INT");
     assert_eq!(exit, 130, "{stderr}");
     // At most 5 s for StopJob, so the run ends before GitHub's kill (10 s after SIGINT).
@@ -388,12 +383,7 @@ fn a_second_signal_ends_the_run_at_once() {
     }
     let server = Server::start(Config::default());
     server.always(Op::StopJob, Fault::Hang);
-    let mut gh = push_run(&server);
-    gh.set("AMPLIFY_WAIT", "true")
-        .set("AMPLIFY_POLL_INTERVAL", "1h")
-        .set("AMPLIFY_CANCEL_ON_ABORT", "true");
-    let mut p = Pid1::start(&gh);
-    p.wait_for_line("job 1: PROVISIONING");
+    let (_gh, p) = waiting_as_pid1(&server);
     let kill = Command::new("kill")
         .args(["-INT", &p.pid.to_string()])
         .status()

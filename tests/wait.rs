@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -158,15 +158,7 @@ fn sigterm_while_waiting_stops_the_job_and_exits_143() {
     let mut gh = waiting(&server);
     gh.set("AMPLIFY_POLL_INTERVAL", "1h")
         .set("AMPLIFY_CANCEL_ON_ABORT", "true");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amplify-start-job"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(&gh.env)
-        .current_dir(gh.workspace())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = gh.spawn();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     // The group opens once the signal handlers are in place: wait on it, not on a timer.

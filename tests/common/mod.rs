@@ -47,10 +47,11 @@ impl Gh {
     pub fn run(&self) -> Run {
         run_with(&self.env, Some(&self.workspace()))
     }
-    /// The binary started in this environment, stdout discarded and stderr piped: for tests
-    /// that signal it or run several at once.
-    pub fn spawn(&self) -> std::process::Child {
-        Command::new(env!("CARGO_BIN_EXE_amplify-start-job"))
+    /// `program` in this environment (and nothing of the test's but `PATH`), from the
+    /// workspace, stdout discarded and stderr piped: the binary, or a wrapper that starts it.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
@@ -58,7 +59,12 @@ impl Gh {
             .envs(&self.env)
             .current_dir(self.workspace())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    }
+    /// The binary started in this environment: for tests that signal it or run several at once.
+    pub fn spawn(&self) -> std::process::Child {
+        self.command(env!("CARGO_BIN_EXE_amplify-start-job"))
             .spawn()
             .expect("the binary starts")
     }
