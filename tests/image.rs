@@ -266,13 +266,7 @@ fn the_image_builds_from_scratch_and_runs() {
         "the hanging StartJob",
     );
     let sent = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    send_signal(child.id(), "TERM");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(143), "{stderr}");

@@ -506,13 +506,7 @@ fn a_signal_during_the_upload_stops_the_created_job_and_removes_the_zip() {
         || (calls(&server, Op::Upload) > 0).then_some(()),
         "the upload",
     );
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    send_signal(child.id(), "TERM");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(143), "{stderr}");

@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
@@ -75,11 +75,7 @@ impl Pid1 {
     /// the signal, and its whole stderr.
     fn signal(mut self, signal: &str) -> (i32, Duration, String) {
         let sent = Instant::now();
-        let kill = Command::new("kill")
-            .args([&format!("-{signal}"), &self.pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        send_signal(self.pid, signal);
         let status = self.unshare.wait().unwrap();
         let took = sent.elapsed();
         self.stderr.extend(self.lines.iter());
@@ -214,11 +210,7 @@ fn a_signal_kills_a_credential_process_the_run_gave_up_on() {
         || std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok(),
         "credential_process running",
     );
-    let kill = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send_signal(run.id(), "TERM");
     assert_eq!(run.wait().unwrap().code(), Some(143));
     // Killed, then reaped by whoever inherited it: its /proc entry goes, or it is a zombie.
     wait_for(
@@ -384,11 +376,7 @@ fn a_second_signal_ends_the_run_at_once() {
     let server = Server::start(Config::default());
     server.always(Op::StopJob, Fault::Hang);
     let (_gh, p) = waiting_as_pid1(&server);
-    let kill = Command::new("kill")
-        .args(["-INT", &p.pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send_signal(p.pid, "INT");
     wait_for(
         || (calls(&server, Op::StopJob) == 1).then_some(()),
         "the StopJob request",

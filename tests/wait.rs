@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::Command;
 
 use common::*;
 
@@ -166,11 +165,7 @@ fn sigterm_while_waiting_stops_the_job_and_exits_143() {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "the wait started");
     }
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send_signal(child.id(), "TERM");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(143));
     assert_eq!(calls(&server, Op::StopJob), 1);

@@ -442,6 +442,15 @@ pub fn python_server(script: &str, args: &[&str], dir: &Path) -> std::process::C
         .expect("python3 starts")
 }
 
+/// Sends `signal` (`INT`, `TERM`) to process `pid`, with `kill`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success(), "kill -{signal} {pid}");
+}
+
 /// Polls `f` until it yields, for at most 20 s: waiting on readiness, never on a fixed timer.
 pub fn wait_for<T>(mut f: impl FnMut() -> Option<T>, what: &str) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
