@@ -28,7 +28,9 @@ APP = "d1a2b3c4d5e6f7"
 
 
 def fleet(n, rate, burst, binary):
-    local = subprocess.Popen([LOCAL, "--start-job-rate", str(rate), "--start-job-burst", str(burst)],
+    # Many pipelines on one branch: AWS would refuse all but one as busy, so the quota is
+    # measured with amplify-local's --concurrent-jobs.
+    local = subprocess.Popen([LOCAL, "--concurrent-jobs", "--start-job-rate", str(rate), "--start-job-burst", str(burst)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     endpoint = local.stdout.readline().strip().split("=", 1)[1]
     base = {"PATH": os.environ["PATH"], "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1",

@@ -40,7 +40,7 @@ impl BranchRecord {
             app_id: app_id.into(),
             name: name.into(),
             stage: stage.into(),
-            display_name: name.replace('/', "-"),
+            display_name: display_name(name),
             enable_auto_build: true,
             tags: BTreeMap::new(),
             deleting: 0,
@@ -70,6 +70,23 @@ impl BranchRecord {
             "enablePullRequestPreview": false,
         })
     }
+}
+
+/// The display name (the host's first label) AWS derives from a branch name: lower-cased, every
+/// character outside `[a-z0-9-]` turned into `-`, never shortened (amplify-hosting #1270, #602,
+/// #739, #208).
+pub fn display_name(branch: &str) -> String {
+    branch
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// Whether the branch exists: with `Config::strict_branches`, only branches created or seeded;
@@ -186,7 +203,7 @@ pub(crate) fn create_branch(app: &str, req: &Request, config: &Config, s: &mut S
         if b.deleting > 0 {
             b.deleting -= 1;
             let gone = b.deleting == 0;
-            let msg = format!("Branch {name} is being deleted. Try again later.");
+            let msg = "Failed to create branch. The branch is deleting for the app. Please wait a few minutes before re-create this branch.".to_string();
             if gone {
                 s.branches.retain(|b| !(b.app_id == app && b.name == name));
             }
@@ -195,15 +212,26 @@ pub(crate) fn create_branch(app: &str, req: &Request, config: &Config, s: &mut S
         return bad_request(format!("Branch {name} already exists."));
     }
     if s.branches.iter().filter(|b| b.app_id == app).count() >= MAX_BRANCHES {
-        return aws_error(
-            429,
-            "LimitExceededException",
-            &format!(
-                "The number of branches for app {app} has reached the limit of {MAX_BRANCHES}."
-            ),
+        return bad_request(
+            "Failed to create branch. You have reached the maximum number of branches in this app."
+                .into(),
         );
     }
     let mut b = BranchRecord::new(app, name, stage);
+    match body.get("displayName") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(d)) if d.chars().count() <= 255 => b.display_name = d.clone(),
+        Some(Value::String(d)) => {
+            return constraint(
+                d,
+                "displayName",
+                "Member must have length less than or equal to 255",
+            );
+        }
+        Some(_) => {
+            return aws_error(400, "SerializationException", "displayName must be a string");
+        }
+    }
     b.enable_auto_build = body
         .get("enableAutoBuild")
         .and_then(Value::as_bool)

@@ -2,14 +2,11 @@
 //! server, and `StartDeployment`, with the refusals AWS gives (an app connected to a
 //! repository, a last job not finished, a start without an upload).
 
-use std::collections::VecDeque;
-
 use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
-use crate::{
-    Config, Job, State, aws_error, bad_request, constraint, json_object, new_job, now, summary,
-};
+use crate::jobs::{ahead_of, new_job, replace, started_summary, unfinished_job};
+use crate::{Config, State, aws_error, bad_request, constraint, json_object, now};
 
 /// One archive uploaded for a job, as the tests read it.
 #[derive(Debug, Clone)]
@@ -39,21 +36,17 @@ fn is_json_object(req: &Request) -> Result<Value, Response> {
     json_object(&req.body)
 }
 
-/// The refusals of a deployment on a branch: a repository app, or a job not finished.
+/// The refusals of a deployment on a branch: a repository app, or a job not finished (any
+/// job: the branch of a manual app has only deployments), in AWS's words.
 fn refused(app: &str, branch: &str, config: &Config, s: &State) -> Option<Response> {
     if config.connected_apps.iter().any(|a| a == app) {
         return Some(bad_request(
             "Operation not supported. App is already connected a repository.".into(),
         ));
     }
-    let busy = s
-        .jobs
-        .iter()
-        .filter(|j| j.app_id == app && j.branch == branch && j.job_type == "MANUAL")
-        .filter(|j| !matches!(j.status.as_str(), "SUCCEED" | "FAILED" | "CANCELLED"))
-        .max_by_key(|j| j.id)?;
+    let busy = unfinished_job(s, app, branch)?;
     Some(bad_request(format!(
-        "The last job(deployment) {} was not finished. Please stop or wait for the job to complete.",
+        "The last job(deployment) {} was not finished, please wait until it finish or use StopJob operation to cancel it before creating a new deployment.",
         busy.id
     )))
 }
@@ -71,12 +64,13 @@ pub(crate) fn create(
     if let Some(r) = refused(app, branch, config, s) {
         return r;
     }
+    // Made, not started: AWS shows it PENDING, as it shows a started job waiting its turn.
     let mut job = new_job(s, config, app, branch, &json!({"jobType": "MANUAL"}));
-    job.status = "CREATED".into();
+    job.started = false;
     job.pending.clear();
     job.commit_id = String::new();
     let id = job.id;
-    replace(s, job);
+    replace(s, &job);
     let token = format!("{:016x}{:08x}", crate::scramble(s.presigned.len()), id);
     s.presigned.insert(
         token.clone(),
@@ -95,16 +89,6 @@ pub(crate) fn create(
         200,
         &json!({ "jobId": id.to_string(), "fileUploadUrls": {}, "zipUploadUrl": url }),
     )
-}
-
-fn replace(s: &mut State, job: Job) {
-    if let Some(j) = s
-        .jobs
-        .iter_mut()
-        .find(|j| j.id == job.id && j.app_id == job.app_id && j.branch == job.branch)
-    {
-        *j = job;
-    }
 }
 
 pub(crate) fn start(
@@ -147,7 +131,7 @@ fn start_uploaded(app: &str, branch: &str, id: &str, config: &Config, s: &mut St
     else {
         return aws_error(404, "NotFoundException", &format!("Job {id} not found."));
     };
-    if job.status != "CREATED" {
+    if job.started || job.end_time.is_some() {
         return bad_request(format!("Job {id} has already been started."));
     }
     if !uploaded {
@@ -155,14 +139,12 @@ fn start_uploaded(app: &str, branch: &str, id: &str, config: &Config, s: &mut St
             "No zip file was uploaded for job {id}: upload it to the zipUploadUrl first."
         ));
     }
-    job.status = "PENDING".into();
-    job.start_time = now();
-    job.pending = VecDeque::from([
-        "PROVISIONING".to_string(),
-        "RUNNING".to_string(),
-        config.outcome.clone(),
-    ]);
-    Response::json(200, &json!({ "jobSummary": summary(job, &config.region) }))
+    job.started = true;
+    job.pending = ahead_of("PENDING", config);
+    Response::json(
+        200,
+        &json!({ "jobSummary": started_summary(job, &config.region) }),
+    )
 }
 
 fn start_url(
@@ -196,11 +178,13 @@ fn start_url(
     if let Some(r) = refused(app, branch, config, s) {
         return r;
     }
-    let job = new_job(s, config, app, branch, &json!({"jobType": "MANUAL"}));
-    let mut v = summary(&job, &config.region);
-    v["sourceUrl"] = json!(url);
-    v["sourceUrlType"] = json!(kind.unwrap_or_else(|| "ZIP".into()));
-    Response::json(200, &json!({ "jobSummary": v }))
+    let mut job = new_job(s, config, app, branch, &json!({"jobType": "MANUAL"}));
+    job.commit_id = String::new();
+    replace(s, &job);
+    Response::json(
+        200,
+        &json!({ "jobSummary": started_summary(&job, &config.region) }),
+    )
 }
 
 /// `PUT /_upload/<token>`: answered as S3 answers a presigned URL (XML errors).
@@ -300,7 +284,8 @@ mod tests {
         let v: Value = serde_json::from_slice(&resp.body).unwrap();
         let url = v["zipUploadUrl"].as_str().unwrap().to_string();
         assert_eq!(v["jobId"], "1");
-        assert_eq!(s.jobs[0].status, "CREATED");
+        assert_eq!(s.jobs[0].status, "PENDING", "made, not started: PENDING as on AWS");
+        assert!(!s.jobs[0].started);
         let token = url
             .strip_prefix("http://127.0.0.1:9/_upload/")
             .unwrap()

@@ -7,6 +7,7 @@
 
 mod branches;
 mod deployments;
+mod jobs;
 pub mod http;
 pub mod sigv4;
 pub mod stub;
@@ -14,6 +15,7 @@ mod tls;
 
 pub use branches::{BranchRecord, MAX_BRANCHES};
 pub use deployments::{Upload, zip_entries};
+pub use jobs::{busy_message, summary};
 pub use tls::server_config as tls_server_config;
 
 use std::collections::{HashMap, VecDeque};
@@ -159,6 +161,9 @@ pub struct Config {
     /// StartJob's quota as a token bucket: (requests per second, burst). Beyond it StartJob
     /// answers 429 `LimitExceededException`, as AWS does.
     pub start_job_rate: Option<(f64, f64)>,
+    /// Friendlier than AWS, for load benchmarks only: a branch may have several unfinished
+    /// jobs, so StartJob is never refused as busy.
+    pub concurrent_jobs: bool,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -177,11 +182,13 @@ impl Default for Config {
             clock_offset_secs: 0,
             key_source: None,
             connected_apps: Vec::new(),
-            upload_ttl_secs: 3600,
+            // AWS's presigned upload URLs work for 3 hours.
+            upload_ttl_secs: 3 * 3600,
             strict_branches: false,
             deleting_creates: 0,
             step_reason: None,
             start_job_rate: None,
+            concurrent_jobs: false,
         }
     }
 }
@@ -210,6 +217,9 @@ pub struct Job {
     pub start_time: f64,
     pub end_time: Option<f64>,
     pub status: String,
+    /// False for a deployment `CreateDeployment` made and `StartDeployment` has not started:
+    /// AWS shows it `PENDING` all the same.
+    pub started: bool,
     /// Statuses still ahead; each `GetJob` moves one step.
     pub(crate) pending: VecDeque<String>,
 }
@@ -379,20 +389,21 @@ impl Server {
         status: &str,
     ) -> u64 {
         let mut s = self.state.lock().unwrap();
-        let job = new_job(
+        let mut job = jobs::new_job(
             &mut s,
             &self.config,
             app_id,
             branch,
             &json!({"jobType": job_type, "commitId": "seeded"}),
         );
-        let id = job.id;
-        let j = s.jobs.iter_mut().find(|j| j.id == id && j.branch == branch);
-        if let Some(j) = j {
-            j.status = status.to_string();
-            j.pending.clear();
+        // An unfinished job goes on from its status as any other does (one step per GetJob).
+        job.status = status.to_string();
+        job.pending = jobs::ahead_of(status, &self.config);
+        if !jobs::unfinished(status) {
+            job.end_time = Some(job.start_time);
         }
-        id
+        jobs::replace(&mut s, &job);
+        job.id
     }
 }
 
@@ -785,339 +796,14 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
         Op::GetBranch => branches::get_branch(app, branch, config, s),
         Op::DeleteBranch => branches::delete_branch(app, branch, config, s),
         Op::GetApp | Op::CreateBranch => unreachable!("answered above"),
-        Op::StartJob => start_job(app, branch, req, config, s),
+        Op::StartJob => jobs::start_job(app, branch, req, config, s),
         Op::CreateDeployment => deployments::create(app, branch, req, config, s),
         Op::StartDeployment => deployments::start(app, branch, req, config, s),
         Op::Upload => unreachable!("answered above"),
-        Op::ListJobs => list_jobs(app, branch, req, config, s),
-        Op::GetJob | Op::StopJob => {
-            let id = &params[2];
-            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || id.len() > 255 {
-                return constraint(
-                    id,
-                    "jobId",
-                    "Member must satisfy regular expression pattern: [0-9]+",
-                );
-            }
-            let id: u64 = id.parse().unwrap_or(u64::MAX);
-            let Some(job) = s
-                .jobs
-                .iter_mut()
-                .find(|j| &j.app_id == app && &j.branch == branch && j.id == id)
-            else {
-                return aws_error(404, "NotFoundException", &format!("Job {id} not found."));
-            };
-            if op == Op::GetJob {
-                if let Some(next) = job.pending.pop_front() {
-                    job.status = next;
-                    if job.pending.is_empty() {
-                        job.end_time = Some(now());
-                    }
-                }
-                let steps = steps(job, config);
-                Response::json(
-                    200,
-                    &json!({ "job": { "summary": summary(job, &config.region), "steps": steps } }),
-                )
-            } else {
-                if job.end_time.is_some() {
-                    return bad_request(format!("Job {id} has already ended."));
-                }
-                if job.status == "CREATED" {
-                    // Never started: nothing runs to be cancelled.
-                    job.status = "CANCELLED".into();
-                    job.end_time = Some(now());
-                    job.pending.clear();
-                    return Response::json(
-                        200,
-                        &json!({ "jobSummary": summary(job, &config.region) }),
-                    );
-                }
-                job.status = "CANCELLING".into();
-                job.pending = VecDeque::from(["CANCELLED".to_string()]);
-                Response::json(200, &json!({ "jobSummary": summary(job, &config.region) }))
-            }
-        }
+        Op::ListJobs => jobs::list_jobs(app, branch, req, config, s),
+        Op::GetJob => jobs::get_job(app, branch, &params[2], config, s),
+        Op::StopJob => jobs::stop_job(app, branch, &params[2], config, s),
     }
-}
-
-fn start_job(app: &str, branch: &str, req: &Request, config: &Config, s: &mut State) -> Response {
-    let is_json = req
-        .header("content-type")
-        .is_some_and(|c| c.trim().starts_with("application/json"));
-    if !is_json {
-        return bad_request("Content-Type must be application/json".into());
-    }
-    let body = match json_object(&req.body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let string = |name: &str| -> Result<Option<String>, Response> {
-        match body.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(v)) => Ok(Some(v.clone())),
-            Some(_) => Err(aws_error(
-                400,
-                "SerializationException",
-                &format!("Member {name} must be a string"),
-            )),
-        }
-    };
-    let job_type = match string("jobType") {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return bad_request(
-                "1 validation error detected: Value null at 'jobType' failed to satisfy constraint: Member must not be null".into(),
-            )
-        }
-        Err(r) => return r,
-    };
-    if !["RELEASE", "RETRY", "MANUAL", "WEB_HOOK"].contains(&job_type.as_str()) {
-        return constraint(
-            &job_type,
-            "jobType",
-            "Member must satisfy enum value set: [RELEASE, RETRY, MANUAL, WEB_HOOK]",
-        );
-    }
-    for (member, max) in [
-        ("jobReason", 255),
-        ("commitId", 255),
-        ("commitMessage", 10_000),
-        ("jobId", 255),
-    ] {
-        match string(member) {
-            Ok(Some(v)) if v.chars().count() > max => {
-                return constraint(
-                    &v,
-                    member,
-                    &format!("Member must have length less than or equal to {max}"),
-                );
-            }
-            Ok(_) => {}
-            Err(r) => return r,
-        }
-    }
-    match body.get("commitTime") {
-        None | Some(Value::Number(_)) => {}
-        Some(_) => {
-            return aws_error(
-                400,
-                "SerializationException",
-                "commitTime must be a number of seconds since the epoch",
-            );
-        }
-    }
-    if job_type == "RETRY" {
-        let Ok(Some(id)) = string("jobId") else {
-            return bad_request("jobId is required for job type RETRY.".into());
-        };
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            return constraint(
-                &id,
-                "jobId",
-                "Member must satisfy regular expression pattern: [0-9]+",
-            );
-        }
-        let id: u64 = id.parse().unwrap_or(u64::MAX);
-        if !s
-            .jobs
-            .iter()
-            .any(|j| j.app_id == app && j.branch == branch && j.id == id)
-        {
-            return aws_error(404, "NotFoundException", &format!("Job {id} not found."));
-        }
-    }
-    let job = new_job(s, config, app, branch, &body);
-    Response::json(200, &json!({ "jobSummary": summary(&job, &config.region) }))
-}
-
-pub(crate) fn new_job(
-    s: &mut State,
-    config: &Config,
-    app: &str,
-    branch: &str,
-    body: &Value,
-) -> Job {
-    let next = s
-        .next_id
-        .entry((app.to_string(), branch.to_string()))
-        .or_insert(0);
-    *next += 1;
-    let start = now();
-    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-    let job = Job {
-        app_id: app.into(),
-        branch: branch.into(),
-        id: *next,
-        job_type: text("jobType").unwrap_or_default(),
-        job_reason: text("jobReason"),
-        commit_id: text("commitId").unwrap_or_else(|| "HEAD".into()),
-        commit_message: text("commitMessage").unwrap_or_default(),
-        commit_time: body
-            .get("commitTime")
-            .and_then(Value::as_f64)
-            .unwrap_or(start),
-        start_time: start,
-        end_time: None,
-        status: "PENDING".into(),
-        pending: VecDeque::from([
-            "PROVISIONING".to_string(),
-            "RUNNING".to_string(),
-            config.outcome.clone(),
-        ]),
-    };
-    s.jobs.push(job.clone());
-    job
-}
-
-fn job_arn(job: &Job, region: &str) -> String {
-    format!(
-        "arn:aws:amplify:{region}:{ACCOUNT}:apps/{}/branches/{}/jobs/{:010}",
-        job.app_id, job.branch, job.id
-    )
-}
-
-pub fn summary(job: &Job, region: &str) -> Value {
-    let mut v = json!({
-        "jobArn": job_arn(job, region),
-        "jobId": job.id.to_string(),
-        "commitId": job.commit_id,
-        "commitMessage": job.commit_message,
-        "commitTime": job.commit_time,
-        "startTime": job.start_time,
-        "status": job.status,
-        "jobType": job.job_type,
-    });
-    if let Some(end) = job.end_time {
-        v["endTime"] = json!(end);
-    }
-    v
-}
-
-fn steps(job: &Job, config: &Config) -> Value {
-    let region = &config.region;
-    let order = ["BUILD", "DEPLOY", "VERIFY"];
-    let reached = match job.status.as_str() {
-        "PENDING" | "PROVISIONING" => 0,
-        "RUNNING" => 1,
-        _ => 3,
-    };
-    // A failed build ends the job: the steps after it never run.
-    let reached = if job.status == "FAILED" { 1 } else { reached };
-    let end = job.end_time.unwrap_or(job.start_time);
-    let steps: Vec<Value> = order[..reached]
-        .iter()
-        .map(|name| {
-            let status = if job.end_time.is_none() {
-                "RUNNING"
-            } else if job.status == "FAILED" && *name == "BUILD" {
-                "FAILED"
-            } else if job.status == "SUCCEED" {
-                "SUCCEED"
-            } else {
-                job.status.as_str()
-            };
-            let mut step = json!({
-                "stepName": name,
-                "startTime": job.start_time,
-                "endTime": end,
-                "status": status,
-                "logUrl": format!(
-                    "https://logs.local/{region}/{}/{}/{}/{name}.log",
-                    job.app_id, sigv4::uri_encode(&job.branch, false), job.id
-                ),
-            });
-            // Amplify says why a step failed or was cancelled.
-            let reason = match status {
-                "FAILED" => Some("Build failed: the build command exited with code 1"),
-                "CANCELLED" => Some("The job was cancelled"),
-                _ => None,
-            };
-            if let Some(default) = reason {
-                step["statusReason"] = json!(config.step_reason.as_deref().unwrap_or(default));
-            }
-            step
-        })
-        .collect();
-    Value::Array(steps)
-}
-
-/// The page size when `maxResults` is absent or 0.
-const DEFAULT_PAGE: usize = 50;
-
-/// The webhook jobs due at this `ListJobs` call of the branch start now.
-fn run_webhooks(app: &str, branch: &str, config: &Config, s: &mut State) {
-    let mut due = Vec::new();
-    s.webhooks.retain_mut(|(a, b, commit, left)| {
-        if a != app || b != branch {
-            return true;
-        }
-        if *left == 0 {
-            due.push(commit.clone());
-            return false;
-        }
-        *left -= 1;
-        true
-    });
-    for commit in due {
-        new_job(
-            s,
-            config,
-            app,
-            branch,
-            &json!({"jobType": "WEB_HOOK", "commitId": commit}),
-        );
-    }
-}
-
-fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &mut State) -> Response {
-    run_webhooks(app, branch, config, s);
-    let mut max = DEFAULT_PAGE;
-    let mut start = 0usize;
-    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = sigv4::percent_decode(v);
-        match k {
-            // The model allows 0 to 50; 0 gets the default page, so a token always advances.
-            "maxResults" => match v.parse::<usize>() {
-                Ok(0) => max = DEFAULT_PAGE,
-                Ok(n) if n <= 50 => max = n,
-                _ => {
-                    return constraint(
-                        &v,
-                        "maxResults",
-                        "Member must have value less than or equal to 50",
-                    );
-                }
-            },
-            "nextToken" => match s.tokens.get(&v) {
-                Some((a, b, offset)) if a == app && b == branch => start = *offset,
-                _ => return bad_request(format!("Invalid nextToken: {v}")),
-            },
-            _ => {}
-        }
-    }
-    let mut jobs: Vec<&Job> = s
-        .jobs
-        .iter()
-        .filter(|j| j.app_id == app && j.branch == branch)
-        .collect();
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
-    let page: Vec<Value> = jobs
-        .iter()
-        .skip(start)
-        .take(max)
-        .map(|j| summary(j, &config.region))
-        .collect();
-    let more = start + max < jobs.len();
-    let mut out = json!({ "jobSummaries": page });
-    if more {
-        let token = format!("{:016x}", scramble(s.tokens.len()));
-        s.tokens
-            .insert(token.clone(), (app.into(), branch.into(), start + max));
-        out["nextToken"] = json!(token);
-    }
-    Response::json(200, &out)
 }
 
 /// An opaque token: the n-th one issued, scrambled so clients cannot guess offsets.

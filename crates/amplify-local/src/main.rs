@@ -10,13 +10,17 @@ use amplify_local::{Config, Server};
 
 const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED]
                     [--start-job-rate PER_SECOND] [--start-job-burst N]
-                    [--tls-cert PEM --tls-key PEM] [--help]
+                    [--tls-cert PEM --tls-key PEM] [--concurrent-jobs] [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
 token bucket: beyond it StartJob answers 429 LimitExceededException, as AWS does.
 --tls-cert (a PEM chain, leaf first) with --tls-key (its PEM key) serves HTTPS instead; give
 clients the CA that signed it (AWS_CA_BUNDLE).
+It answers as AWS does (see its README's fidelity table): one unfinished job per branch
+(StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
+HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
+lets a branch run several jobs at once, friendlier than AWS: for load benchmarks only.
 Accepts the demo credentials AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY
 AWS_SECRET_ACCESS_KEY=local-secret-not-for-aws in region us-east-1.";
 
@@ -30,6 +34,10 @@ fn main() -> ExitCode {
         if arg == "--help" || arg == "-h" {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
+        }
+        if arg == "--concurrent-jobs" {
+            config.concurrent_jobs = true;
+            continue;
         }
         match (arg.as_str(), args.next()) {
             ("--port", Some(p)) if p.parse::<u16>().is_ok() => port = p.parse().unwrap(),

@@ -35,8 +35,9 @@ pub struct Verified {
 }
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-/// AWS refuses signatures more than 15 minutes away from its clock.
-const MAX_SKEW_SECS: i64 = 15 * 60;
+/// Amplify refuses signatures more than 5 minutes away from its clock (the texts of
+/// "Signature expired" and "Signature not yet current" that AWS's services answer say "5 min.").
+const MAX_SKEW_SECS: i64 = 5 * 60;
 
 /// The access key ID a request's `Authorization` header names.
 pub fn access_key_id(req: &Request) -> Option<&str> {
@@ -131,11 +132,20 @@ pub fn verify(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP",
         ));
     }
-    if (signed_at - now_epoch).abs() > MAX_SKEW_SECS {
+    let (now, min) = (amz_date_of(now_epoch), MAX_SKEW_SECS / 60);
+    if signed_at < now_epoch - MAX_SKEW_SECS {
+        let bound = amz_date_of(now_epoch - MAX_SKEW_SECS);
+        return Err(reject(
+            "InvalidSignatureException",
+            format!("Signature expired: {amz_date} is now earlier than {bound} ({now} - {min} min.)"),
+        ));
+    }
+    if signed_at > now_epoch + MAX_SKEW_SECS {
+        let bound = amz_date_of(now_epoch + MAX_SKEW_SECS);
         return Err(reject(
             "InvalidSignatureException",
             format!(
-                "Signature expired: {amz_date} is now earlier or later than the allowed 15 minutes of the server time."
+                "Signature not yet current: {amz_date} is still later than {bound} ({now} + {min} min.)"
             ),
         ));
     }
@@ -330,6 +340,18 @@ pub fn http_date(epoch: i64) -> String {
     )
 }
 
+/// `20150830T123600Z`, as `X-Amz-Date` carries a time.
+pub fn amz_date_of(epoch: i64) -> String {
+    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Howard Hinnant's days-from-civil algorithm.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -378,7 +400,18 @@ mod tests {
         let err = verify(&req, &keys, "us-east-1", "iam", now + 3600)
             .err()
             .expect("an hour of skew is refused");
-        assert!(err.message.starts_with("Signature expired"), "{err:?}");
+        assert_eq!(
+            err.message,
+            "Signature expired: 20150830T123600Z is now earlier than 20150830T133100Z (20150830T133600Z - 5 min.)"
+        );
+        let err = verify(&req, &keys, "us-east-1", "iam", now - 301)
+            .err()
+            .expect("a client 5 minutes ahead is refused");
+        assert_eq!(
+            err.message,
+            "Signature not yet current: 20150830T123600Z is still later than 20150830T123559Z (20150830T123059Z + 5 min.)"
+        );
+        verify(&req, &keys, "us-east-1", "iam", now - 300).expect("5 minutes is within the window");
     }
 
     #[test]
