@@ -157,6 +157,7 @@ fn rust_sdk(server: &Server, ca: Option<&std::path::Path>) -> aws_sdk_amplify::C
 }
 
 /// A call the endpoint refused: the modelled error `is` picks, with `status` and a request id.
+/// Returns the error as the SDK shows it, its message included.
 fn refused<T, E>(
     result: Result<
         T,
@@ -164,13 +165,15 @@ fn refused<T, E>(
     >,
     is: impl Fn(&E) -> bool,
     status: u16,
-) where
+) -> String
+where
     T: std::fmt::Debug,
     E: aws_sdk_amplify::operation::RequestId + std::error::Error + 'static,
 {
     let e = result.unwrap_err();
     assert!(e.as_service_error().is_some_and(is), "{e:?}");
     assert_eq!(status_and_id(&e), (status, true), "{e:?}");
+    aws_sdk_amplify::error::DisplayErrorContext(&e).to_string()
 }
 
 /// The HTTP status of a failed SDK call, and whether the error carried a request id.
@@ -209,33 +212,43 @@ async fn rust_sdk_jobs(client: &aws_sdk_amplify::Client) {
     use aws_sdk_amplify::operation::RequestId;
     use aws_sdk_amplify::types::JobType;
     let branch = "feature/paging";
-    for i in 1..=57 {
-        let out = client
+    let start = || {
+        client
             .start_job()
             .app_id(APP)
             .branch_name(branch)
             .job_type(JobType::Release)
-            .commit_id(format!("c{i}"))
-            .send()
-            .await
-            .unwrap();
+    };
+    let get = |id: String| client.get_job().app_id(APP).branch_name(branch).job_id(id);
+    // AWS runs one job per branch: each job but the last is stopped and seen to end first.
+    for i in 1..=57 {
+        let out = start().commit_id(format!("c{i}")).send().await.unwrap();
         assert!(out.request_id().is_some_and(|id| !id.is_empty()));
         let job = out.job_summary().unwrap();
         assert_eq!(
-            (job.job_id(), job.commit_id()),
-            (i.to_string().as_str(), format!("c{i}").as_str())
+            (job.job_id(), job.commit_id(), job.status().as_str()),
+            (i.to_string().as_str(), "HEAD", "PENDING"),
+            "a RELEASE job is recorded as HEAD"
         );
-        assert!(job.start_time().secs() > 1_600_000_000, "{job:?}");
+        if i < 57 {
+            let stop = client.stop_job().app_id(APP).branch_name(branch);
+            stop.job_id(i.to_string()).send().await.unwrap();
+            get(i.to_string()).send().await.unwrap();
+        }
     }
-    let got = client
-        .get_job()
-        .app_id(APP)
-        .branch_name(branch)
-        .job_id("57")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.job().unwrap().summary().unwrap().job_id(), "57");
+    let busy = refused(
+        start().send().await,
+        |s| s.is_limit_exceeded_exception(),
+        429,
+    );
+    assert!(
+        busy.contains("already have pending or running jobs"),
+        "{busy}"
+    );
+    let got = get("57".into()).send().await.unwrap();
+    let summary = got.job().unwrap().summary().unwrap();
+    assert_eq!(summary.job_id(), "57");
+    assert!(summary.start_time().secs() > 1_600_000_000, "{summary:?}");
 
     let pages: Vec<_> = client
         .list_jobs()
@@ -414,8 +427,8 @@ async fn rust_sdk_deployment(client: &aws_sdk_amplify::Client, ca: Option<&std::
         .unwrap();
     let job = started.job_summary().unwrap();
     assert_eq!(
-        (job.status().as_str(), job.job_type().as_str()),
-        ("PENDING", "MANUAL")
+        (job.job_id(), job.status().as_str()),
+        (deployment.job_id().unwrap(), "PENDING")
     );
 }
 

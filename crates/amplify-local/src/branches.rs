@@ -229,7 +229,11 @@ pub(crate) fn create_branch(app: &str, req: &Request, config: &Config, s: &mut S
             );
         }
         Some(_) => {
-            return aws_error(400, "SerializationException", "displayName must be a string");
+            return aws_error(
+                400,
+                "SerializationException",
+                "displayName must be a string",
+            );
         }
     }
     b.enable_auto_build = body

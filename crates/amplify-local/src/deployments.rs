@@ -284,7 +284,10 @@ mod tests {
         let v: Value = serde_json::from_slice(&resp.body).unwrap();
         let url = v["zipUploadUrl"].as_str().unwrap().to_string();
         assert_eq!(v["jobId"], "1");
-        assert_eq!(s.jobs[0].status, "PENDING", "made, not started: PENDING as on AWS");
+        assert_eq!(
+            s.jobs[0].status, "PENDING",
+            "made, not started: PENDING as on AWS"
+        );
         assert!(!s.jobs[0].started);
         let token = url
             .strip_prefix("http://127.0.0.1:9/_upload/")

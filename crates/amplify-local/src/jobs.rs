@@ -33,7 +33,13 @@ pub fn busy_message(branch: &str) -> String {
     format!("The requested branch {branch} already have pending or running jobs")
 }
 
-pub(crate) fn start_job(app: &str, branch: &str, req: &Request, config: &Config, s: &mut State) -> Response {
+pub(crate) fn start_job(
+    app: &str,
+    branch: &str,
+    req: &Request,
+    config: &Config,
+    s: &mut State,
+) -> Response {
     let is_json = req
         .header("content-type")
         .is_some_and(|c| c.trim().starts_with("application/json"));
@@ -264,7 +270,13 @@ fn find<'a>(s: &'a mut State, app: &str, branch: &str, id: u64) -> Result<&'a mu
 }
 
 /// `GetJob`: each call moves the job one status on, so a test's job runs as fast as it polls.
-pub(crate) fn get_job(app: &str, branch: &str, id: &str, config: &Config, s: &mut State) -> Response {
+pub(crate) fn get_job(
+    app: &str,
+    branch: &str,
+    id: &str,
+    config: &Config,
+    s: &mut State,
+) -> Response {
     let job = match job_id(id).and_then(|id| find(s, app, branch, id)) {
         Ok(j) => j,
         Err(r) => return r,
@@ -286,7 +298,13 @@ pub(crate) fn get_job(app: &str, branch: &str, id: &str, config: &Config, s: &mu
 
 /// `StopJob`: a job never started is cancelled at once; a started one is `CANCELLING` until
 /// its next `GetJob`.
-pub(crate) fn stop_job(app: &str, branch: &str, id: &str, config: &Config, s: &mut State) -> Response {
+pub(crate) fn stop_job(
+    app: &str,
+    branch: &str,
+    id: &str,
+    config: &Config,
+    s: &mut State,
+) -> Response {
     let job = match job_id(id).and_then(|id| find(s, app, branch, id)) {
         Ok(j) => j,
         Err(r) => return r,
@@ -388,7 +406,13 @@ fn run_webhooks(app: &str, branch: &str, config: &Config, s: &mut State) {
     }
 }
 
-pub(crate) fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config, s: &mut State) -> Response {
+pub(crate) fn list_jobs(
+    app: &str,
+    branch: &str,
+    req: &Request,
+    config: &Config,
+    s: &mut State,
+) -> Response {
     run_webhooks(app, branch, config, s);
     let mut max = DEFAULT_PAGE;
     let mut start = 0usize;
@@ -437,4 +461,3 @@ pub(crate) fn list_jobs(app: &str, branch: &str, req: &Request, config: &Config,
     }
     Response::json(200, &out)
 }
-

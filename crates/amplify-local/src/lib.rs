@@ -7,8 +7,8 @@
 
 mod branches;
 mod deployments;
-mod jobs;
 pub mod http;
+mod jobs;
 pub mod sigv4;
 pub mod stub;
 mod tls;
@@ -202,6 +202,8 @@ pub struct Recorded {
     pub signature: Result<String, String>,
     /// The status answered; `None` for a reset or a hang.
     pub status: Option<u16>,
+    /// When it arrived, in seconds since the epoch (the machine's clock).
+    pub at: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -373,6 +375,23 @@ impl Server {
     /// Answer every call of `op` with `fault` (after the queued ones are used up).
     pub fn always(&self, op: Op, fault: Fault) {
         self.state.lock().unwrap().always.insert(op, fault);
+    }
+
+    /// Add a deployment `CreateDeployment` made and nothing started: `PENDING` for ever, as a
+    /// run that died between CreateDeployment and StartDeployment leaves it on AWS.
+    pub fn seed_deployment(&self, app_id: &str, branch: &str) -> u64 {
+        let id = self.seed_job_of_type(app_id, branch, "MANUAL", "PENDING");
+        let mut s = self.state.lock().unwrap();
+        if let Some(j) = s
+            .jobs
+            .iter_mut()
+            .find(|j| j.id == id && j.app_id == app_id && j.branch == branch)
+        {
+            j.started = false;
+            j.pending.clear();
+            j.commit_id = String::new();
+        }
+        id
     }
 
     /// Add a job directly, e.g. one to retry.
@@ -576,6 +595,7 @@ fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
             .map(|v| v.canonical_request.clone())
             .map_err(|r| r.code.to_string()),
         status: None,
+        at: now(),
     });
     let idx = s.requests.len() - 1;
     let mut action = decide(req, route, signature, config, &mut s);

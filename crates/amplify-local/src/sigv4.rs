@@ -137,7 +137,9 @@ pub fn verify(
         let bound = amz_date_of(now_epoch - MAX_SKEW_SECS);
         return Err(reject(
             "InvalidSignatureException",
-            format!("Signature expired: {amz_date} is now earlier than {bound} ({now} - {min} min.)"),
+            format!(
+                "Signature expired: {amz_date} is now earlier than {bound} ({now} - {min} min.)"
+            ),
         ));
     }
     if signed_at > now_epoch + MAX_SKEW_SECS {
