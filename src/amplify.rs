@@ -110,6 +110,9 @@ pub struct CreateBranchBody {
     pub branch_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
+    /// The host's first label (`https://<displayName>.<defaultDomain>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     pub enable_auto_build: bool,
     pub tags: std::collections::BTreeMap<String, String>,
 }
@@ -682,7 +685,45 @@ pub fn clock_skew(date: &str, now: SystemTime) -> Option<i64> {
     Some(server.unix_timestamp() - now)
 }
 
+/// A job in this status has ended: `SUCCEED`, `FAILED` or `CANCELLED`. Any other status
+/// (`CREATED`, `PENDING`, `PROVISIONING`, `RUNNING`, `CANCELLING`) keeps the branch busy.
+pub fn is_final(status: &str) -> bool {
+    matches!(status, "SUCCEED" | "FAILED" | "CANCELLED")
+}
+
+/// The newest of `jobs` that has not ended: AWS lets a branch have one.
+pub fn unfinished(jobs: &[JobSummary]) -> Option<&JobSummary> {
+    jobs.iter()
+        .filter(|j| !is_final(&j.status))
+        .max_by_key(|j| j.number())
+}
+
+impl JobSummary {
+    /// The job id as a number (ids count up per branch); 0 when it is not one.
+    pub fn number(&self) -> u64 {
+        self.job_id.parse().unwrap_or(0)
+    }
+}
+
 impl ApiError {
+    /// StartJob refused because the branch has an unfinished job: AWS answers it as a 429
+    /// `LimitExceededException`, "The requested branch B already have pending or running
+    /// jobs". It is not throttling: it passes when that job ends, not with time.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, ApiError::Service { message, .. }
+            if message.contains("already have pending or running jobs"))
+    }
+
+    /// CreateDeployment or StartDeployment refused because job N of the branch has not
+    /// ended: "The last job(deployment) N was not finished, ...". Returns N.
+    pub fn unfinished_deployment(&self) -> Option<String> {
+        let message = self.message()?;
+        let rest = message.split("last job").nth(1)?;
+        let rest = rest.trim_start_matches("(deployment)").trim_start();
+        let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        (!id.is_empty() && message.contains("not finished")).then_some(id)
+    }
+
     /// AWS refused the signature because this machine's clock is off, and said by how much.
     pub fn skew_to_correct(&self) -> Option<i64> {
         match self {
@@ -692,7 +733,8 @@ impl ApiError {
                 clock_skew: Some(skew),
                 ..
             } if (code == "InvalidSignatureException"
-                && message.starts_with("Signature expired"))
+                && (message.starts_with("Signature expired")
+                    || message.starts_with("Signature not yet current")))
                 || code == "RequestTimeTooSkewed"
                 || code == "RequestExpired" =>
             {

@@ -89,6 +89,7 @@ pub async fn ensure(
     let body = CreateBranchBody {
         branch_name: branch.clone(),
         stage: s.stage.clone(),
+        display_name: Some(host_label(branch)),
         // This tool starts the builds: a webhook build on top would build each push twice.
         enable_auto_build: false,
         tags: BTreeMap::from([(CREATED_BY.0.to_string(), CREATED_BY.1.to_string())]),
@@ -104,10 +105,23 @@ pub async fn ensure(
                 );
                 return repeatable(policy, async || client.get_branch().await).await;
             }
-            Err(RetryError::Api(e)) if message_has(&e, "being deleted") => {
+            // A 2xx that cannot be read: the branch was probably made. GetBranch says.
+            Err(RetryError::Api(ApiError::Malformed { detail, .. })) => {
+                tracing::warn!(
+                    "CreateBranch answered something unreadable ({}): checking with GetBranch",
+                    untrusted(&detail)
+                );
+                match repeatable(policy, async || client.get_branch().await).await {
+                    Err(e) if not_found(&e) => continue,
+                    found => return found,
+                }
+            }
+            Err(RetryError::Api(e)) if being_deleted(&e) => {
                 deleting.attempt();
                 let Some(delay) = deleting.next_delay(&e) else {
-                    return Err(RetryError::Api(e));
+                    return Err(RetryError::Api(e.with_hint(
+                        "the branch of this name is still being deleted, which can take from minutes to days on AWS: run again later, or use another branch name".into(),
+                    )));
                 };
                 tracing::info!(
                     "branch {} is being deleted: creating it again after that",
@@ -123,12 +137,54 @@ pub async fn ensure(
     }
 }
 
+/// CreateBranch while a branch of the name is being deleted: AWS says "The branch is deleting
+/// for the app" (amplify-hosting #2732).
+fn being_deleted(e: &ApiError) -> bool {
+    message_has(e, "is deleting") || message_has(e, "being deleted")
+}
+
+/// The longest DNS label (RFC 1035).
+pub const MAX_HOST_LABEL: usize = 63;
+
+/// The display name AWS derives from a branch name: lower-cased, every character outside
+/// `[a-z0-9-]` turned into `-` (amplify-hosting #1270, #602, #739). AWS never shortens it.
+pub fn display_name(branch: &str) -> String {
+    branch
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-') => c,
+            _ => '-',
+        })
+        .collect()
+}
+
+/// The display name a created branch gets: AWS's, and when that is over 63 characters (a host
+/// that does not resolve: amplify-hosting #208), its first part and a stable hash of the whole
+/// branch name, 63 characters in all.
+pub fn host_label(branch: &str) -> String {
+    let name = display_name(branch);
+    if name.len() <= MAX_HOST_LABEL {
+        return name;
+    }
+    // FNV-1a: stable across runs and builds, so every run names the same host.
+    let hash = branch.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let suffix = format!("-{:08x}", hash as u32);
+    let head = name[..MAX_HOST_LABEL - suffix.len()].trim_end_matches('-');
+    format!("{head}{suffix}")
+}
+
 fn message_has(e: &ApiError, text: &str) -> bool {
     matches!(e, ApiError::Service { message, .. } if message.to_ascii_lowercase().contains(text))
 }
 
+/// The app's branch quota: AWS answers 400 `BadRequestException` "Failed to create branch. You
+/// have reached the maximum number of branches in this app." (aws/karpenter-provider-aws
+/// #9122); a `LimitExceededException` about branches is read the same.
 fn quota(e: &ApiError) -> bool {
-    matches!(e, ApiError::Service { code, message, .. } if code == "LimitExceededException" && is_quota(message))
+    matches!(e, ApiError::Service { code, message, .. }
+        if matches!(code.as_str(), "LimitExceededException" | "BadRequestException") && is_quota(message))
 }
 
 fn with_quota_hint(e: ApiError) -> ApiError {
@@ -153,7 +209,7 @@ pub async fn url(client: &Client, known: Option<&Branch>, policy: &Policy) -> Op
     match (branch, domain) {
         (Ok(b), Ok(d)) => {
             let name = if b.display_name.is_empty() {
-                b.branch_name.replace('/', "-")
+                display_name(&b.branch_name)
             } else {
                 b.display_name
             };
@@ -223,5 +279,34 @@ pub async fn delete(
         Ok(_) => Ok(Deleted::Deleted),
         Err(e) if not_found(&e) => Ok(Deleted::Missing),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_labels_follow_aws_and_fit_in_dns() {
+        assert_eq!(
+            display_name("feature/my_CoolBranch"),
+            "feature-my-coolbranch"
+        );
+        assert_eq!(display_name("release-6.2"), "release-6-2");
+        assert_eq!(host_label("Feature/Ab.c"), "feature-ab-c");
+        let long = "feature/fpafe-6-when-the-user-logs-in-if-the-password-is-about-to-expire-display-a-countdown";
+        let label = host_label(long);
+        assert!(label.len() <= MAX_HOST_LABEL, "{label}");
+        assert_eq!(
+            label,
+            "feature-fpafe-6-when-the-user-logs-in-if-the-password-3499ee7c"
+        );
+        assert_eq!(label, host_label(long), "stable");
+        assert_ne!(
+            label,
+            host_label(&format!("{long}-2")),
+            "another branch, another host"
+        );
+        assert_eq!(host_label(&"a".repeat(63)), "a".repeat(63), "63 fits");
     }
 }

@@ -88,6 +88,7 @@ pub const SETTINGS: &[Setting] = &[
             "true",
         )
     },
+    s("if-busy", "AMPLIFY_IF_BUSY", "wait", "cancel"),
     Setting {
         switch: true,
         ..s("create-branch", "AMPLIFY_CREATE_BRANCH", "false", "true")

@@ -18,6 +18,9 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error(transparent)]
     Retry(#[from] RetryError),
+    /// The branch was busy with another job, and `if-busy` did not let the run start.
+    #[error(transparent)]
+    Busy(crate::busy::BusyError),
     /// `mode: follow` found no job for the commit.
     #[error(transparent)]
     Follow(crate::follow::FollowError),
@@ -55,6 +58,11 @@ pub fn exit_code(err: &Error) -> u8 {
         }
         Error::Api(_) | Error::Retry(_) => 4,
         Error::Follow(_) => 6,
+        Error::Busy(crate::busy::BusyError::TimedOut { .. }) => 6,
+        Error::Busy(crate::busy::BusyError::Interrupted { code }) => *code,
+        Error::Busy(crate::busy::BusyError::Refused { .. }) => 3,
+        // The crate root turns these into Error::Retry.
+        Error::Busy(crate::busy::BusyError::Api(_)) => 4,
         Error::Archive(crate::archive::ArchiveError::Write { .. }) => 1,
         Error::Archive(_) => 2,
         Error::Output { .. } => 1,
@@ -76,7 +84,11 @@ impl Error {
                 last.hint().map(|h| format!("; {h}")).unwrap_or_default()
             )),
             Error::Retry(RetryError::GaveUp { last, .. }) => last.hint().map(str::to_string),
+            Error::Retry(RetryError::Stuck { job_id, stop, .. }) => Some(format!(
+                "job {job_id} blocks the branch's next deployment until it is stopped: stop it with `{stop}`, or run again with cancel-previous: true or if-busy: cancel"
+            )),
             Error::Credentials(e) => e.hint(),
+            Error::Busy(e) => e.hint(),
             _ => None,
         }
     }

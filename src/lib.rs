@@ -13,7 +13,7 @@
 //! - layer 3: job, amplify
 //! - layer 4: retry
 //! - layer 5: wait, deploy, branch, supersede
-//! - layer 6: report, follow
+//! - layer 6: report, follow, busy
 //! - layer 7: comment
 //! - layer 8: settings, error
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -23,6 +23,7 @@
 pub mod amplify;
 pub mod archive;
 pub mod branch;
+pub mod busy;
 pub mod cancel;
 pub mod ci;
 pub mod cli;
@@ -164,30 +165,43 @@ async fn zip_source(
     }
 }
 
-/// Starts the job: StartJob, or for a source the manual deployment.
+/// Starts the job: StartJob, or for a source the manual deployment. `cancel-previous` first
+/// stops superseded jobs and waits until they have ended (a stopped job holds the branch while
+/// it is `CANCELLING`); a busy branch is handled by `if-busy`.
 async fn start(
     p: &Prepared,
     zip: Option<&archive::TempFile>,
     cancel: &Cancel,
-) -> Result<amplify::JobSummary, Error> {
+) -> Result<busy::Started, Error> {
     let s = &p.settings;
-    let stopped = if s.cancel_previous {
-        let commit = s.job.commit.id.as_ref().map(|c| c.value.as_str());
+    let commit = s.job.commit.id.as_ref().map(|c| c.value.as_str());
+    let commit = commit.filter(|_| s.job.source.is_none());
+    let mut known = retry::Known::default();
+    if s.cancel_previous {
         let stop = async {
-            supersede::stop_previous(
-                &p.client,
-                commit.filter(|_| s.job.source.is_none()),
-                &s.retry,
-            )
-            .await
-            .map_err(Error::from)
+            supersede::stop_previous(&p.client, commit, &s.retry)
+                .await
+                .map_err(Error::from)
         };
-        until_cancelled(cancel, "stopping superseded jobs", stop).await?
-    } else {
-        Vec::new()
-    };
-    let result = match &s.job.source {
-        None => retry::start_job(&p.client, &p.body, &s.retry, cancel, &stopped).await,
+        known.stopped = until_cancelled(cancel, "stopping superseded jobs", stop).await?;
+        let deadline = tokio::time::Instant::now() + s.busy.timeout;
+        let ended = busy::until_ended(
+            &p.client,
+            &known.stopped,
+            deadline,
+            s.busy.timeout,
+            &s.retry,
+            cancel,
+        );
+        ended.await.map_err(|e| busy_error(s, &p.client, e))?;
+    }
+    let started = match &s.job.source {
+        None => {
+            let start = async |known: &retry::Known| {
+                retry::start_job(&p.client, &p.body, &s.retry, cancel, known).await
+            };
+            busy::start_when_free(&p.client, &s.busy, &s.retry, commit, cancel, known, start).await
+        }
         Some(source) => {
             let payload = match (source, zip) {
                 (source::Source::Zip(path), _) => deploy::Payload::Zip(path),
@@ -200,17 +214,28 @@ async fn start(
                 request_timeout: s.request_timeout,
                 cancel,
             };
-            deploy.run(payload).await
+            let start = async |_: &retry::Known| deploy.run(payload).await;
+            busy::start_when_free(&p.client, &s.busy, &s.retry, None, cancel, known, start).await
         }
     };
-    match result {
-        Ok(summary) => Ok(summary),
-        Err(RetryError::Interrupted {
+    started.map_err(|e| busy_error(s, &p.client, e))
+}
+
+/// The run's error for a start that did not happen: a signal, a refusal, or a wait run out.
+fn busy_error(s: &Settings, client: &Client, e: busy::BusyError) -> Error {
+    match e {
+        busy::BusyError::Api(RetryError::Interrupted {
             code,
             maybe_started,
             job,
-        }) => Err(interrupted_start(s, &p.client, code, maybe_started, job)),
-        Err(e) => Err(e.into()),
+        }) => interrupted_start(s, client, code, maybe_started, job),
+        busy::BusyError::Api(e) => e.into(),
+        busy::BusyError::Interrupted { code } => Error::Interrupted {
+            code,
+            during: "waiting for the branch's unfinished job to end",
+            after: Some("no job was started".into()),
+        },
+        other => Error::Busy(other),
     }
 }
 
@@ -228,7 +253,8 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
         let commit = s.job.commit.id.as_ref().map_or("", |c| c.value.as_str());
         let poll = s.wait.as_ref().map_or(wait::MIN_POLL, |w| w.poll_interval);
         let find = async {
-            follow::find(&p.client, commit, &s.follow, poll, &s.retry)
+            let time = s.job.commit.time.as_ref().map(|t| t.value);
+            follow::find(&p.client, commit, time, &s.follow, poll, &s.retry)
                 .await
                 .map_err(|e| match e {
                     follow::FollowError::Api(e) => Error::Retry(e),
@@ -251,7 +277,9 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
     } else {
         None
     };
-    let summary = start(&p, zip.as_ref(), cancel).await?;
+    let summary = match start(&p, zip.as_ref(), cancel).await? {
+        busy::Started::Started(job) | busy::Started::Adopted(job) => job,
+    };
     drop(zip);
     finish(env, p, summary, branch, cancel).await
 }
@@ -373,6 +401,7 @@ fn outcome(settings: &Settings, summary: amplify::JobSummary) -> Outcome {
         branch: job.branch.value.clone(),
         summary,
         job_url,
+        commit: job.commit.id.as_ref().map(|c| c.value.clone()),
         branch_url: None,
         waited: None,
         format: settings.outputs.format,

@@ -19,6 +19,9 @@ pub struct Outcome {
     pub branch: String,
     pub summary: JobSummary,
     pub job_url: String,
+    /// The commit the run asked for. Amplify records an API-started build as "HEAD", and a
+    /// deployment with no commit, so the outputs name this one when it is known.
+    pub commit: Option<String>,
     /// The branch's site, `https://<displayName>.<defaultDomain>`, when it could be read.
     pub branch_url: Option<String>,
     /// Set when the job was followed (`AMPLIFY_WAIT=true`).
@@ -144,7 +147,7 @@ impl Outcome {
             ("job-arn", self.summary.job_arn.clone()),
             ("job-status", self.status().to_string()),
             ("job-url", self.job_url.clone()),
-            ("commit-id", self.summary.commit_id.clone()),
+            ("commit-id", self.commit_id().to_string()),
         ];
         if let Some(url) = &self.branch_url {
             out.push(("branch-url", url.clone()));
@@ -159,6 +162,11 @@ impl Outcome {
             out.push(("step-log-urls", Value::Object(logs).to_string()));
         }
         out
+    }
+
+    /// The job's commit: the one the run asked for, else what Amplify recorded.
+    pub fn commit_id(&self) -> &str {
+        self.commit.as_deref().unwrap_or(&self.summary.commit_id)
     }
 
     /// The latest status known: the final one after a wait.
@@ -315,7 +323,7 @@ impl Outcome {
             cell(&s.job_id),
             self.job_url,
             cell(self.status()),
-            code_cell(&s.commit_id),
+            code_cell(self.commit_id()),
         );
         if let Some(url) = &self.branch_url {
             out.push_str(&format!("Preview: {url}\n\n"));
@@ -344,7 +352,7 @@ impl Outcome {
     /// The pull-request comment: `marker` (hidden), the job, the preview link, and after a
     /// wait a row per step. Untrusted text is put in table cells and code spans only.
     pub fn pr_comment(&self, marker: &str) -> String {
-        let commit: String = self.summary.commit_id.chars().take(12).collect();
+        let commit: String = self.commit_id().chars().take(12).collect();
         let mut out = format!(
             "{marker}\n### Amplify: {}\n\n| App | Branch | Status | Commit |\n|---|---|---|---|\n| {} | {} | {} | `{}` |\n\n",
             cell(self.status()),

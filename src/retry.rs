@@ -3,8 +3,9 @@
 //! Only transient failures are retried, with exponential backoff and full jitter (backon's
 //! schedule is the ceiling, a uniform draw below it the delay), honouring `Retry-After`, bounded
 //! by attempts and elapsed time. `StartJob` is not idempotent: after an attempt whose outcome is
-//! unknown, the branch's newest jobs are listed and a job matching this request is adopted
-//! instead of starting another.
+//! unknown, the branch's newest jobs are listed and a job this request made is adopted instead
+//! of starting another, judged as AWS records an API-started job (see [`ours`]). A busy branch
+//! ("already have pending or running jobs") is not throttling: it is never retried here.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -134,6 +135,8 @@ pub fn classify(err: &ApiError) -> Class {
             message,
             ..
         } => match (status, code.as_str()) {
+            // A busy branch passes when its job ends, not with time: the caller decides.
+            _ if err.is_busy() => Class::Fatal,
             // A quota (50 branches per app) is not throttling: it will not pass by itself.
             (_, "LimitExceededException") if is_quota(message) => Class::Fatal,
             (_, "LimitExceededException" | "ThrottlingException" | "TooManyRequestsException") => {
@@ -158,7 +161,8 @@ pub const THROTTLE_WINDOW: u32 = 25;
 
 /// A refusal because of the request rate (not a quota, not a server fault).
 fn is_throttle(err: &ApiError) -> bool {
-    matches!(err, ApiError::Service { status, code, message, .. }
+    !err.is_busy()
+        && matches!(err, ApiError::Service { status, code, message, .. }
         if (*status == 429
             || matches!(code.as_str(), "LimitExceededException" | "ThrottlingException" | "TooManyRequestsException"))
             && !is_quota(message))
@@ -184,6 +188,18 @@ pub enum RetryError {
         /// The branch's jobs in the Amplify console, to check by hand.
         console: String,
     },
+    /// A job this run made could be neither started nor stopped: it blocks the branch's next
+    /// deployment until it is stopped.
+    #[error(
+        "{source}; job {job_id} ({status}), made by this run, could be neither started nor stopped"
+    )]
+    Stuck {
+        job_id: String,
+        status: String,
+        /// The command that stops it.
+        stop: String,
+        source: Box<RetryError>,
+    },
     /// CI cancelled the run (exit code 130 or 143) before a job was known to be started.
     #[error("interrupted")]
     Interrupted {
@@ -195,29 +211,45 @@ pub enum RetryError {
     },
 }
 
-/// Does `job` look like the one `body` asked for, started no earlier than `since` (seconds)?
-pub fn matches(job: &JobSummary, body: &StartJobBody, since: f64) -> bool {
-    job.job_type == body.job_type
-        && body.commit_id.as_ref().is_none_or(|c| *c == job.commit_id)
-        && body
-            .commit_message
-            .as_ref()
-            .is_none_or(|m| *m == job.commit_message)
-        && body
-            .commit_time
-            .is_none_or(|t| job.commit_time.is_some_and(|jt| jt.floor() as i64 == t))
-        && job.start_time.is_some_and(|s| s >= since)
+/// What the run knew of the branch's jobs before its first attempt.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Jobs this run stopped (`cancel-previous`, `if-busy: cancel`): never adopted.
+    pub stopped: Vec<String>,
+    /// The newest job id seen before the attempt, when a listing was made: a job this run
+    /// starts has a higher one.
+    pub newest: Option<u64>,
+}
+
+/// Did `body`'s StartJob make `job`, started no earlier than `since` (seconds, AWS's clock)?
+/// Judged as AWS records an API-started job: its `commitId` is "HEAD" (or, for a retry, the
+/// retried job's), its answers and summaries often lack `jobType` and `commitMessage`. So:
+/// started since the attempt (or, without a `startTime`, not ended), newer than any job seen
+/// before, and recorded as "HEAD", with no commit, or with this commit.
+pub fn ours(job: &JobSummary, body: &StartJobBody, since: f64, known: &Known) -> bool {
+    let recorded = body.job_type == "RETRY"
+        || job.commit_id.is_empty()
+        || job.commit_id == "HEAD"
+        || body.commit_id.as_deref() == Some(job.commit_id.as_str());
+    let recent = match job.start_time {
+        Some(start) => start >= since,
+        None => !crate::amplify::is_final(&job.status),
+    };
+    recorded
+        && recent
+        && known.newest.is_none_or(|n| job.number() > n)
+        && !known.stopped.contains(&job.job_id)
 }
 
 /// Starts one job, retrying per `policy`; never two. A signal ends it at once: no attempt
 /// starts after it, and an attempt it cut short is checked for once (bounded).
-/// `stopped`: jobs this run stopped (`cancel-previous`), never adopted as the one it started.
+/// `known`: what the run saw of the branch before (jobs it stopped are never adopted).
 pub async fn start_job(
     client: &Client,
     body: &StartJobBody,
     policy: &Policy,
     cancel: &Cancel,
-    stopped: &[String],
+    known: &Known,
 ) -> Result<JobSummary, RetryError> {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -230,7 +262,7 @@ pub async fn start_job(
         body,
         policy,
         since,
-        stopped,
+        known,
     };
     let result = tokio::select! {
         biased;
@@ -277,7 +309,7 @@ struct Attempts<'a> {
     policy: &'a Policy,
     /// Seconds since the epoch (our clock) no later than any job this run starts.
     since: f64,
-    stopped: &'a [String],
+    known: &'a Known,
 }
 
 impl Attempts<'_> {
@@ -324,9 +356,10 @@ impl Attempts<'_> {
                 *unsure = earlier_unsure;
                 client.correct_clock(skew);
                 tracing::warn!(
-                    "attempt {attempts} was refused because this machine's clock is {}s {} AWS's; signing with AWS's time and trying once more",
+                    "attempt {attempts} was refused because this machine's clock is {}s {} AWS's ({}); signing with AWS's time and trying once more",
                     skew.abs(),
-                    if skew > 0 { "behind" } else { "ahead of" }
+                    if skew > 0 { "behind" } else { "ahead of" },
+                    untrusted(err.message().unwrap_or_default())
                 );
                 continue;
             }
@@ -369,6 +402,20 @@ pub async fn repeatable<T>(
             Some(d) => tokio::time::sleep(d).await,
             None => return Err(backoff.gave_up(err, false, String::new())),
         }
+    }
+}
+
+/// The error a [`repeatable`] operation ended with, after its retries.
+pub fn last_error(e: RetryError) -> ApiError {
+    match e {
+        RetryError::Api(e) | RetryError::GaveUp { last: e, .. } => e,
+        RetryError::Stuck { source, .. } => last_error(*source),
+        RetryError::Interrupted { .. } => ApiError::Transport {
+            operation: "check",
+            endpoint: String::new(),
+            detail: "interrupted".into(),
+            sent: true,
+        },
     }
 }
 
@@ -453,13 +500,20 @@ fn start_job_class(err: &ApiError) -> Class {
     }
 }
 
+/// After an attempt whose outcome is unknown: the job it made, if any, from the branch's newest
+/// jobs. The listing is retried within the policy: one failed check does not end the run.
 async fn reconcile(a: &Attempts<'_>) -> Result<Option<JobSummary>, ApiError> {
-    let jobs = a.client.list_jobs(RECONCILE_WINDOW).await?;
+    let jobs = repeatable(a.policy, async || {
+        a.client.list_jobs(RECONCILE_WINDOW).await
+    })
+    .await
+    .map_err(last_error)?;
     // startTime is AWS's clock: compare in it once a skew is known.
     let since = a.since + a.client.clock_offset() as f64;
     Ok(jobs
         .into_iter()
-        .find(|j| matches(j, a.body, since) && !a.stopped.contains(&j.job_id)))
+        .filter(|j| ours(j, a.body, since, a.known))
+        .max_by_key(JobSummary::number))
 }
 
 fn retry_after(err: &ApiError) -> Option<Duration> {
@@ -551,7 +605,7 @@ mod tests {
     }
 
     #[test]
-    fn matching_needs_type_commit_and_a_recent_start() {
+    fn ours_is_judged_as_aws_records_an_api_started_job() {
         let body = StartJobBody {
             job_type: "RELEASE".into(),
             job_id: None,
@@ -560,30 +614,66 @@ mod tests {
             commit_message: Some("msg".into()),
             commit_time: Some(100),
         };
-        let job = |t: &str, c: &str, start: f64| JobSummary {
+        // As AWS lists it: no jobType, no commitMessage.
+        let job = |id: &str, c: &str, start: Option<f64>, status: &str| JobSummary {
             job_arn: String::new(),
-            job_id: "1".into(),
-            status: "PENDING".into(),
+            job_id: id.into(),
+            status: status.into(),
             commit_id: c.into(),
-            commit_message: "msg".into(),
+            commit_message: String::new(),
             commit_time: Some(100.0),
-            start_time: Some(start),
+            start_time: start,
             end_time: None,
-            job_type: t.into(),
+            job_type: String::new(),
             raw: serde_json::Value::Null,
         };
-        assert!(matches(&job("RELEASE", "abc", 1000.0), &body, 999.0));
+        let none = Known::default();
+        let pending = |c: &str, start: f64| job("5", c, Some(start), "PENDING");
+        assert!(ours(&pending("HEAD", 1000.0), &body, 999.0, &none), "HEAD");
         assert!(
-            !matches(&job("RELEASE", "abd", 1000.0), &body, 999.0),
-            "another commit"
+            ours(&pending("abc", 1000.0), &body, 999.0, &none),
+            "this commit"
         );
         assert!(
-            !matches(&job("MANUAL", "abc", 1000.0), &body, 999.0),
-            "another type"
+            !ours(&pending("abd", 1000.0), &body, 999.0, &none),
+            "a webhook build of another commit"
         );
         assert!(
-            !matches(&job("RELEASE", "abc", 998.0), &body, 999.0),
-            "started before us"
+            !ours(&pending("HEAD", 998.0), &body, 999.0, &none),
+            "started before the attempt"
         );
+        let seen = Known {
+            stopped: vec!["6".into()],
+            newest: Some(5),
+        };
+        assert!(
+            !ours(&pending("HEAD", 1000.0), &body, 999.0, &seen),
+            "seen before"
+        );
+        assert!(ours(
+            &job("7", "HEAD", Some(1000.0), "RUNNING"),
+            &body,
+            999.0,
+            &seen
+        ));
+        assert!(
+            !ours(
+                &job("6", "HEAD", Some(1000.0), "CANCELLING"),
+                &body,
+                999.0,
+                &seen
+            ),
+            "stopped by this run"
+        );
+        assert!(
+            ours(&job("7", "HEAD", None, "PENDING"), &body, 999.0, &seen),
+            "no startTime: an unfinished job newer than any seen"
+        );
+        assert!(!ours(
+            &job("7", "HEAD", None, "SUCCEED"),
+            &body,
+            999.0,
+            &seen
+        ));
     }
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::branch::BranchSettings;
+use crate::busy::BusySettings;
 use crate::ci;
 use crate::ci::COMMIT_ID;
 use crate::comment::Comment;
@@ -70,6 +71,8 @@ pub struct Settings {
     pub follow: FollowSettings,
     /// `cancel-previous`: stop the branch's unfinished jobs of other commits first.
     pub cancel_previous: bool,
+    /// `if-busy`: what a start does while the branch has an unfinished job.
+    pub busy: BusySettings,
 }
 
 /// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
@@ -99,6 +102,7 @@ impl Settings {
         let wait = WaitSettings::from_env(env, mode == Mode::Follow)?;
         let follow = FollowSettings::from_env(env)?;
         let cancel_previous = cancel_previous(env, mode, &job)?;
+        let busy = BusySettings::from_env(env)?;
         if mode == Mode::Follow && job.commit.id.is_none() {
             return Err(SettingsError::of(
                 COMMIT_ID,
@@ -123,6 +127,7 @@ impl Settings {
             outputs,
             follow,
             cancel_previous,
+            busy,
         })
     }
 }

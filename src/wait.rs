@@ -103,9 +103,7 @@ pub struct Waited {
     pub elapsed: Duration,
 }
 
-pub fn is_final(status: &str) -> bool {
-    matches!(status, "SUCCEED" | "FAILED" | "CANCELLED")
-}
+pub use crate::amplify::is_final;
 
 /// How long stopping the job may take after a signal: the run must end before CI kills it
 /// (GitHub: SIGTERM 7.5 s after SIGINT, then the kill 2.5 s later).

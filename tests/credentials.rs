@@ -628,6 +628,8 @@ fn instance_metadata_v2_gives_the_instance_role() {
         let mut env = bare_env(&server);
         env.insert("AWS_EC2_METADATA_DISABLED".into(), "false".into());
         env.insert("AWS_EC2_METADATA_SERVICE_ENDPOINT".into(), imds.url());
+        // A branch per run: AWS refuses a start while the branch's last job is unfinished.
+        env.insert("AMPLIFY_BRANCH_NAME".into(), format!("run-{expire_first}"));
         let run = run_with(&env, None);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let puts = imds.requests().iter().filter(|r| r.method == "PUT").count();
@@ -768,6 +770,11 @@ fn the_first_provider_set_up_wins() {
             container.requests().len(),
             imds.requests().len(),
             tokens.requests().len(),
+        );
+        // A branch per run: AWS refuses a start while the branch's last job is unfinished.
+        env.insert(
+            "AMPLIFY_BRANCH_NAME".into(),
+            format!("run-{}", expected.len()),
         );
         let run = run_with(&env, None);
         assert_eq!(run.code, 0, "{winner}: {}", run.stderr);

@@ -25,7 +25,8 @@ fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
     );
     let result: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert_eq!(result["jobId"], "1");
-    assert_eq!(result["jobType"], "RELEASE");
+    assert_eq!(result["status"], "PENDING");
+    assert_eq!(result["commitId"], "HEAD", "as AWS records a RELEASE job");
     assert!(stdout.contains("\njob-url<<ghadelimiter_"), "{stdout}");
     assert!(
         stdout.contains("/branches/feature%2Fdemo/deployments/1\n"),

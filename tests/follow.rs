@@ -32,7 +32,7 @@ fn a_webhook_job_that_appears_later_is_found_and_followed_to_its_end() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("following job 1 (WEB_HOOK, PENDING)"),
+        run.stderr.contains("following job 1 (PENDING) for commit"),
         "{}",
         run.stderr
     );
@@ -62,16 +62,17 @@ fn a_job_that_already_ended_gives_its_exit_code() {
 }
 
 #[test]
-fn of_several_jobs_for_the_commit_the_newest_webhook_or_release_build_wins() {
+fn of_several_jobs_for_the_commit_the_newest_wins() {
+    // AWS's summaries carry no jobType, so the newest job of the commit is its latest build.
     let server = Server::start(Config::default());
     server.seed_job_for(APP, "main", "WEB_HOOK", "SUCCEED", SHA);
-    server.seed_job_for(APP, "main", "RELEASE", "SUCCEED", SHA);
     server.seed_job_for(APP, "main", "RETRY", "FAILED", SHA);
+    server.seed_job_for(APP, "main", "RELEASE", "SUCCEED", SHA);
     server.seed_job_for(APP, "main", "WEB_HOOK", "FAILED", "another-commit");
     let gh = following(&server);
     let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(parse_outputs(&gh.output())["job-id"], "2", "{}", run.stderr);
+    assert_eq!(parse_outputs(&gh.output())["job-id"], "3", "{}", run.stderr);
 }
 
 #[test]
@@ -150,14 +151,21 @@ fn cancel_previous_stops_other_commits_builds_and_keeps_this_commits() {
     let b = server.seed_job_for(APP, "main", "RELEASE", "PENDING", "older-b");
     let ours = server.seed_job_for(APP, "main", "WEB_HOOK", "RUNNING", SHA);
     let done = server.seed_job_for(APP, "main", "RELEASE", "SUCCEED", "older-c");
-    let run = superseding(&server).run();
+    let gh = superseding(&server);
+    let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(calls(&server, Op::StopJob), 2);
     let jobs = server.jobs();
     let status = |id: u64| jobs.iter().find(|j| j.id == id).unwrap().status.clone();
+    // The start waits until the stopped jobs have ended: a CANCELLING job holds the branch.
     assert_eq!(
         (status(a), status(b)),
-        ("CANCELLING".into(), "CANCELLING".into())
+        ("CANCELLED".into(), "CANCELLED".into())
+    );
+    assert!(
+        run.stderr.contains(&format!("job {a} ended: CANCELLED")),
+        "{}",
+        run.stderr
     );
     assert_eq!(status(ours), "RUNNING", "never a job of this commit");
     assert_eq!(status(done), "SUCCEED");
@@ -181,7 +189,10 @@ fn cancel_previous_stops_other_commits_builds_and_keeps_this_commits() {
         "{}",
         run.stderr
     );
+    // The branch is busy with this commit's webhook build: it is adopted, nothing started.
     assert_eq!(calls(&server, Op::StartJob), 1);
+    assert_eq!(server.jobs().len(), 4, "no job started");
+    assert_eq!(parse_outputs(&gh.output())["job-id"], ours.to_string());
 }
 
 #[test]
@@ -202,7 +213,17 @@ fn a_job_that_ended_meanwhile_or_a_denied_stop_does_not_block_the_start() {
         let run = superseding(&server).run();
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
-        assert_eq!(calls(&server, Op::StartJob), 1);
+        // The job still runs: the branch is busy, the run waits for it (if-busy: wait), then
+        // starts once, 5 s or more after the refusal.
+        assert!(
+            run.stderr.contains(
+                "branch main is busy with job 1 (RUNNING, commit older): waiting for it to end"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(calls(&server, Op::StartJob), 2);
+        assert_eq!(server.jobs().len(), 2, "one job started");
     }
 }
 

@@ -403,15 +403,17 @@ fn a_lost_create_deployment_answer_stops_the_stuck_job_and_deploys_once() {
 }
 
 #[test]
-fn a_lost_start_deployment_answer_is_checked_and_never_started_twice() {
+fn a_lost_start_deployment_answer_is_repeated_and_never_makes_a_second_job() {
     let server = Server::start(Config::default());
     server.push_faults(Op::StartDeployment, [Fault::ApplyThenReset]);
     let gh = deploying(&server, "dist");
     site(&gh.workspace().join("dist"));
     let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(calls(&server, Op::StartDeployment), 1, "{}", run.stderr);
+    // The repeat names the same job: refused as started, which is the lost answer's success.
+    assert_eq!(calls(&server, Op::StartDeployment), 2, "{}", run.stderr);
     assert_eq!(calls(&server, Op::GetJob), 1);
+    assert_eq!(server.jobs().len(), 1);
     assert!(
         run.stderr
             .contains("job 1 started: the lost StartDeployment answer was a success"),
@@ -443,24 +445,28 @@ fn amplify_refusals_say_what_to_do() {
         run.stderr
     );
 
+    // A started deployment, queued: the next GetJob sees it PROVISIONING.
     let server = Server::start(Config::default());
-    server.seed_job_of_type("d1a2b3c4d5e6f7", "main", "MANUAL", "RUNNING");
+    server.seed_job_of_type("d1a2b3c4d5e6f7", "main", "MANUAL", "PENDING");
     let mut gh = deploying(&server, "dist");
-    gh.set("AWS_ENDPOINT_URL", &server.url());
+    gh.set("AWS_ENDPOINT_URL", &server.url())
+        .set("AMPLIFY_IF_BUSY", "fail");
     site(&gh.workspace().join("dist"));
     let run = gh.run();
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("The last job(deployment) 1 was not finished"),
+        run.stderr.contains(
+            "branch main is busy with job 1 (PROVISIONING, commit seeded), and if-busy (AMPLIFY_IF_BUSY) is fail"
+        ),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("job 1 is RUNNING: wait for it to end, or stop it with `aws amplify stop-job --app-id d1a2b3c4d5e6f7 --branch-name main --job-id 1 --region us-east-1`"),
+        run.stderr.contains("job 1 is PROVISIONING: wait for it to end (if-busy: wait does), or stop it with `aws amplify stop-job --app-id d1a2b3c4d5e6f7 --branch-name main --job-id 1 --region us-east-1`"),
         "{}",
         run.stderr
     );
+    assert_eq!(calls(&server, Op::CreateDeployment), 1);
 }
 
 #[test]

@@ -69,8 +69,8 @@ fn a_missing_branch_is_created_then_built_and_its_url_written() {
     assert_eq!(create.request.target, format!("/apps/{APP}/branches"));
     assert_eq!(
         serde_json::from_slice::<Value>(&create.request.body).unwrap(),
-        json!({"branchName": BRANCH, "stage": "PULL_REQUEST", "enableAutoBuild": false,
-               "tags": {"created-by": "amplify-start-job"}})
+        json!({"branchName": BRANCH, "stage": "PULL_REQUEST", "displayName": "feature-login",
+               "enableAutoBuild": false, "tags": {"created-by": "amplify-start-job"}})
     );
     assert_eq!(server.jobs().len(), 1);
     let outputs = parse_outputs(&gh.output());
@@ -172,7 +172,7 @@ fn the_branch_quota_is_not_retried_and_says_what_to_do() {
         "a quota is not throttling"
     );
     assert!(
-        run.stderr.contains("LimitExceededException (HTTP 429): The number of branches")
+        run.stderr.contains("BadRequestException (HTTP 400): Failed to create branch. You have reached the maximum number of branches in this app.")
             && run.stderr.contains("an app has at most 50 branches, and that limit cannot be raised: delete the branches of closed pull requests with mode: delete-branch"),
         "{}",
         run.stderr

@@ -233,21 +233,33 @@ fn bad_retry_settings_are_refused() {
 
 #[test]
 fn a_clock_skew_rejection_is_retried_once_with_aws_time() {
-    let server = Server::start(Config {
-        clock_offset_secs: 20 * 60,
-        ..Config::default()
-    });
-    let run = run_with(&env(&server), None);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let codes: Vec<Option<u16>> = api_requests(&server).iter().map(|r| r.status).collect();
-    assert_eq!(codes, [Some(403), Some(200)], "refused once, then accepted");
-    assert!(
-        run.stderr
-            .contains("attempt 1 was refused because this machine's clock is 1200s behind AWS's"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(server.jobs().len(), 1);
+    // AWS ahead of this machine: "Signature expired"; behind it: "Signature not yet current".
+    for (offset, text, words) in [
+        (20 * 60, "Signature expired", "1200s behind AWS's"),
+        (
+            -20 * 60,
+            "Signature not yet current",
+            "1200s ahead of AWS's",
+        ),
+    ] {
+        let server = Server::start(Config {
+            clock_offset_secs: offset,
+            ..Config::default()
+        });
+        let run = run_with(&env(&server), None);
+        assert_eq!(run.code, 0, "{text}: {}", run.stderr);
+        let codes: Vec<Option<u16>> = api_requests(&server).iter().map(|r| r.status).collect();
+        assert_eq!(codes, [Some(403), Some(200)], "refused once, then accepted");
+        assert!(run.stderr.contains(text), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "attempt 1 was refused because this machine's clock is {words}"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(server.jobs().len(), 1);
+    }
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! `sourceUrl` that Amplify fetches itself.
 //!
 //! Neither call is idempotent. After a `CreateDeployment` whose answer was lost, the job it
-//! may have made is found (`ListJobs`: MANUAL, since the first attempt, never started) and
-//! stopped before creating again, so the branch is not blocked by a stuck job. After a lost
-//! `StartDeployment`, `GetJob` says whether it started; it is never started twice.
+//! may have made is found (`ListJobs`: made since the first attempt and `PENDING`, as AWS shows
+//! a deployment made and never started) and stopped before creating again, so the branch is not
+//! blocked by a stuck job. A lost `StartDeployment` of the made job is repeated: it names the
+//! same job, so it cannot make a second. Every check and clean-up is retried within the policy;
+//! a job this run made and could neither start nor stop is named, with the command to stop it.
 
 mod upload;
 
@@ -14,7 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::amplify::{ApiError, Client, Deployment, JobSummary, StartDeploymentBody};
 use crate::cancel::Cancel;
-use crate::retry::{Backoff, CLOCK_SKEW_ALLOWANCE, Class, Policy, RetryError, classify};
+use crate::retry::{
+    Backoff, CLOCK_SKEW_ALLOWANCE, Class, Policy, RetryError, classify, last_error, repeatable,
+};
 use crate::runner::untrusted;
 use crate::source::Source;
 
@@ -23,12 +27,25 @@ const INTERRUPTED_CLEANUP: Duration = Duration::from_secs(3);
 /// How many of the branch's newest jobs are looked through for one of ours.
 const RECONCILE_WINDOW: u8 = 20;
 
-/// The status of a job `CreateDeployment` made and `StartDeployment` has not started.
-fn not_started(status: &str) -> bool {
-    status == "CREATED"
+/// The status of a job `CreateDeployment` made and `StartDeployment` has not started: AWS shows
+/// it `PENDING` (amplify-hosting #3004, amplify-backend #2137), the model names `CREATED` too.
+/// A started deployment waiting for a build slot is `PENDING` as well: the status alone cannot
+/// tell the two apart.
+pub fn not_started(status: &str) -> bool {
+    matches!(status, "CREATED" | "PENDING")
+}
+
+/// The command that stops a job, for the hints.
+pub fn stop_command(client: &Client, job_id: &str) -> String {
+    let t = client.target();
+    format!(
+        "aws amplify stop-job --app-id {} --branch-name {} --job-id {job_id} --region {}",
+        t.app_id, t.branch, t.region
+    )
 }
 
 /// What is deployed: the zip (a folder zipped, or a zip as given), or a URL.
+#[derive(Clone, Copy)]
 pub enum Payload<'a> {
     Zip(&'a Path),
     Url(&'a Source),
@@ -89,16 +106,22 @@ impl Deploy<'_> {
                 *stage = Stage::Created(id.clone());
                 if let Err(e) = self.upload(&deployment, zip).await {
                     // Never leave a job that will not start blocking the branch.
-                    self.stop_created(&id).await;
-                    return Err(e);
+                    return Err(self.clean_up(&id, e).await);
                 }
                 *stage = Stage::Starting(id.clone());
-                let started = self.start(&id).await;
-                if let Err(RetryError::Api(_)) = &started {
+                match self.start(&id).await {
+                    Ok(job) => Ok(job),
                     // Refused outright: the job did not start.
-                    self.stop_created(&id).await;
+                    Err(e @ RetryError::Api(_)) => Err(self.clean_up(&id, e).await),
+                    // The last answer was lost: it may have started, or it may not.
+                    Err(
+                        e @ RetryError::GaveUp {
+                            maybe_started: true,
+                            ..
+                        },
+                    ) => Err(self.stuck(&id, "PENDING", e)),
+                    Err(e) => Err(self.clean_up(&id, e).await),
                 }
-                started
             }
         }
     }
@@ -115,11 +138,7 @@ impl Deploy<'_> {
     ) -> Result<bool, RetryError> {
         let class = created_class(&err);
         if class == Class::Fatal {
-            let err = if hint {
-                with_hint(err, self.client).await
-            } else {
-                err
-            };
+            let err = if hint { with_hint(err) } else { err };
             return Err(RetryError::Api(err));
         }
         let unsure = class == Class::Ambiguous;
@@ -151,22 +170,36 @@ impl Deploy<'_> {
         }
     }
 
-    /// Stops the MANUAL jobs this run may have created and never started.
+    /// Stops the jobs this run may have made and never started: made since the first attempt,
+    /// and not started (`PENDING`). No `jobType` is asked for: AWS's summaries often lack it.
     async fn stop_ours(&self, since: f64) -> Result<(), ApiError> {
         let since = since + self.client.clock_offset() as f64;
-        let jobs = self.client.list_jobs(RECONCILE_WINDOW).await?;
-        for job in jobs.iter().filter(|j| {
-            j.job_type == "MANUAL"
-                && not_started(&j.status)
-                && j.start_time.is_some_and(|s| s >= since)
-        }) {
+        let jobs = repeatable(self.policy, async || {
+            self.client.list_jobs(RECONCILE_WINDOW).await
+        })
+        .await
+        .map_err(last_error)?;
+        for job in jobs
+            .iter()
+            .filter(|j| not_started(&j.status) && j.start_time.is_none_or(|s| s >= since))
+        {
             tracing::warn!(
-                "stopping job {}, created by an attempt whose answer was lost and never started",
-                job.job_id
+                "stopping job {} ({}), made by an attempt whose answer was lost and never started",
+                job.job_id,
+                job.status
             );
-            self.client.stop_job(&job.job_id).await?;
+            self.stop_job(&job.job_id).await?;
         }
         Ok(())
+    }
+
+    /// StopJob under the retry policy; a job that has ended meanwhile is stopped enough.
+    async fn stop_job(&self, job_id: &str) -> Result<(), ApiError> {
+        match repeatable(self.policy, async || self.client.stop_job(job_id).await).await {
+            Ok(_) => Ok(()),
+            Err(RetryError::Api(e)) if ended_meanwhile(&e) => Ok(()),
+            Err(e) => Err(last_error(e)),
+        }
     }
 
     /// The upload, retried (a `PUT` to the same URL is safe to repeat) for 5xx, resets and
@@ -193,8 +226,9 @@ impl Deploy<'_> {
         }
     }
 
-    /// `StartDeployment` for the created job; after a lost answer `GetJob` says whether it
-    /// started, and a started job is never started again.
+    /// `StartDeployment` for the made job. It names the job, so repeating it cannot make a
+    /// second: after a lost answer it is simply sent again. A refusal of that repeat ("already
+    /// started") is the lost answer's success: `GetJob` gives the job.
     async fn start(&self, job_id: &str) -> Result<JobSummary, RetryError> {
         let body = StartDeploymentBody {
             job_id: Some(job_id.to_string()),
@@ -205,26 +239,36 @@ impl Deploy<'_> {
         let mut unsure = false;
         loop {
             backoff.attempt();
-            if unsure {
-                match self.client.get_job(job_id).await {
-                    Ok(job) if !not_started(&job.summary.status) => {
-                        tracing::warn!(
-                            "job {job_id} started: the lost StartDeployment answer was a success"
-                        );
-                        return Ok(job.summary);
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        return Err(backoff.gave_up(e, true, self.client.branch_console_url()));
-                    }
-                }
-            }
             let err = match self.client.start_deployment(&body).await {
                 Ok(job) => return Ok(job),
                 Err(e) => e,
             };
-            unsure = self.after_failure(&mut backoff, err, false).await?;
+            if unsure && created_class(&err) == Class::Fatal {
+                return self.started_after_all(job_id, err).await;
+            }
+            unsure |= self.after_failure(&mut backoff, err, false).await?;
         }
+    }
+
+    /// A repeat of a lost `StartDeployment` was refused: the job started when `GetJob` shows
+    /// it past `PENDING`, or when the refusal says it was started already.
+    async fn started_after_all(
+        &self,
+        job_id: &str,
+        refusal: ApiError,
+    ) -> Result<JobSummary, RetryError> {
+        let job = repeatable(self.policy, async || self.client.get_job(job_id).await).await?;
+        let said_started = refusal
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("already"));
+        if !not_started(&job.summary.status) || said_started {
+            tracing::warn!(
+                "job {job_id} started: the lost StartDeployment answer was a success ({})",
+                job.summary.status
+            );
+            return Ok(job.summary);
+        }
+        Err(RetryError::Api(refusal))
     }
 
     /// `StartDeployment` with a URL makes a job each time: after a lost answer, a MANUAL job
@@ -261,12 +305,22 @@ impl Deploy<'_> {
         }
     }
 
+    /// The job an earlier `StartDeployment` with a URL made: started since the first attempt
+    /// (the branch has at most one unfinished job), the newest.
     async fn find_ours(&self, since: f64) -> Result<Option<JobSummary>, ApiError> {
         let since = since + self.client.clock_offset() as f64;
-        let jobs = self.client.list_jobs(RECONCILE_WINDOW).await?;
+        let jobs = repeatable(self.policy, async || {
+            self.client.list_jobs(RECONCILE_WINDOW).await
+        })
+        .await
+        .map_err(last_error)?;
         Ok(jobs
             .into_iter()
-            .find(|j| j.job_type == "MANUAL" && j.start_time.is_some_and(|s| s >= since)))
+            .filter(|j| match j.start_time {
+                Some(s) => s >= since,
+                None => !crate::amplify::is_final(&j.status),
+            })
+            .max_by_key(JobSummary::number))
     }
 
     /// What a signal leaves: a created job that never started is stopped (so the branch is not
@@ -297,11 +351,11 @@ impl Deploy<'_> {
         }
     }
 
-    /// Stops a job created and not started; true when it could not be stopped.
+    /// Stops a job made and not started; true when it could not be stopped.
     async fn stop_created(&self, job_id: &str) -> bool {
-        match self.client.stop_job(job_id).await {
-            Ok(_) => {
-                tracing::warn!("stopped job {job_id}, created and never started");
+        match self.stop_job(job_id).await {
+            Ok(()) => {
+                tracing::warn!("stopped job {job_id}, made and never started");
                 false
             }
             Err(e) => {
@@ -310,6 +364,29 @@ impl Deploy<'_> {
             }
         }
     }
+
+    /// After `err`, the made job is stopped; when it cannot be, the error names it.
+    async fn clean_up(&self, job_id: &str, err: RetryError) -> RetryError {
+        if self.stop_created(job_id).await {
+            return self.stuck(job_id, "PENDING", err);
+        }
+        err
+    }
+
+    fn stuck(&self, job_id: &str, status: &str, err: RetryError) -> RetryError {
+        RetryError::Stuck {
+            job_id: job_id.to_string(),
+            status: status.to_string(),
+            stop: stop_command(self.client, job_id),
+            source: Box::new(err),
+        }
+    }
+}
+
+/// StopJob's refusal of a job that has ended: nothing is left to stop.
+fn ended_meanwhile(e: &ApiError) -> bool {
+    matches!(e, ApiError::Service { code, message, .. }
+        if code == "BadRequestException" && message.to_ascii_lowercase().contains("ended"))
 }
 
 /// As [`classify`] says, except that a 2xx that cannot be read probably made the job.
@@ -327,40 +404,29 @@ fn seconds_now() -> f64 {
         .as_secs_f64()
 }
 
-/// Amplify's refusals of a manual deployment, with what to do about them.
-async fn with_hint(err: ApiError, client: &Client) -> ApiError {
-    let message = err.message().unwrap_or_default().to_string();
+/// Amplify's refusals of a manual deployment, with what to do about them. A job not finished
+/// ("The last job(deployment) N was not finished") is the busy branch's, which `if-busy`
+/// handles above this module.
+fn with_hint(err: ApiError) -> ApiError {
+    let message = err.message().unwrap_or_default();
     if message.contains("already connected") {
         return err.with_hint("this app builds from a Git repository: start a build with job-type RELEASE (no source or source-url), or deploy to an app without a repository".into());
     }
-    match unfinished_job(&message) {
-        Some(job) => {
-            let hint = unfinished_hint(client, &job).await;
-            err.with_hint(hint)
-        }
-        None => err,
+    err
+}
+
+/// What to do about job `job` that keeps the branch from a new deployment.
+pub fn unfinished_hint(client: &Client, job: &str, status: Option<&str>) -> String {
+    let stop = stop_command(client, job);
+    match status {
+        Some(s) if not_started(s) => format!(
+            "job {job} is {s}: a deployment made and never started (a run that ended between CreateDeployment and StartDeployment) stays {s} and blocks the branch until it is stopped; one started and queued for a build slot starts by itself. If it is not queued, stop it with `{stop}` or run with if-busy: cancel, then run again"
+        ),
+        Some(s) => format!(
+            "job {job} is {s}: wait for it to end (if-busy: wait does), or stop it with `{stop}` (or run with if-busy: cancel), then run again"
+        ),
+        None => format!(
+            "job {job} could not be looked at: check it in the console, or stop it with `{stop}`, then run again"
+        ),
     }
-}
-
-/// The job named by "The last job(deployment) N was not finished".
-fn unfinished_job(message: &str) -> Option<String> {
-    let rest = message.split("last job").nth(1)?;
-    let rest = rest.trim_start_matches("(deployment)").trim_start();
-    let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    (!id.is_empty() && message.contains("not finished")).then_some(id)
-}
-
-async fn unfinished_hint(client: &Client, job: &str) -> String {
-    let state = match client.get_job(job).await {
-        Ok(j) if not_started(&j.summary.status) => {
-            "was created but never started (stuck)".to_string()
-        }
-        Ok(j) => format!("is {}", j.summary.status),
-        Err(_) => "could not be looked at".to_string(),
-    };
-    let t = client.target();
-    format!(
-        "job {job} {state}: wait for it to end, or stop it with `aws amplify stop-job --app-id {} --branch-name {} --job-id {job} --region {}`, then run again",
-        t.app_id, t.branch, t.region
-    )
 }
