@@ -172,7 +172,9 @@ def https(args, base):
     """The start over TLS: our binary against the AWS CLI, with `true` as the floor."""
     tmp = tempfile.mkdtemp()
     ca, cert, key = test_ca(tmp)
-    local = subprocess.Popen([LOCAL, "--tls-cert", cert, "--tls-key", key],
+    # Hundreds of starts on one branch: AWS would refuse all but the first as busy, and this
+    # measures the client, so amplify-local lets the jobs run side by side.
+    local = subprocess.Popen([LOCAL, "--concurrent-jobs", "--tls-cert", cert, "--tls-key", key],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     url = local.stdout.readline().strip().split("=", 1)[1]  # the readiness line
     assert url.startswith("https://"), url
@@ -245,7 +247,8 @@ def main():
                 "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
         return 0 if https(args, base) else 1
 
-    local = subprocess.Popen([LOCAL], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # Many starts on one branch (see https() above): jobs side by side.
+    local = subprocess.Popen([LOCAL, "--concurrent-jobs"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         endpoint = local.stdout.readline().strip().split("=", 1)[1]  # printed once listening
         base = {

@@ -20,7 +20,7 @@ clients the CA that signed it (AWS_CA_BUNDLE).
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
-lets a branch run several jobs at once, friendlier than AWS: for load benchmarks only.
+lets a branch run several jobs at once, friendlier than AWS: for benchmarks only.
 Accepts the demo credentials AWS_ACCESS_KEY_ID=AKIDLOCALAMPLIFY
 AWS_SECRET_ACCESS_KEY=local-secret-not-for-aws in region us-east-1.";
 
