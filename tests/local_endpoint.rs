@@ -31,14 +31,14 @@ fn botocore_checks(server: &Server, ca: Option<&std::path::Path>) {
 
 #[test]
 fn botocore_reads_the_local_endpoint_as_it_reads_aws() {
-    botocore_checks(&Server::start(Config::default()), None);
+    botocore_checks(&Server::start(sdk_config()), None);
 }
 
 #[test]
 fn botocore_reads_the_local_endpoint_over_https_as_it_reads_aws() {
     let dir = tempfile::tempdir().unwrap();
     test_certificates(dir.path());
-    let server = tls_server(Config::default(), dir.path());
+    let server = tls_server(sdk_config(), dir.path());
     assert!(
         server.url().starts_with("https://127.0.0.1:"),
         "{}",
@@ -71,6 +71,14 @@ fn javascript_sdk_checks(server: &Server, throttled: &Server, ca: Option<&std::p
 }
 
 /// A StartJob token bucket of one token that refills about never.
+/// The endpoint the SDKs read: every job has one artifact (ListArtifacts, GetArtifactUrl).
+fn sdk_config() -> Config {
+    Config {
+        artifacts: vec![("reports/junit.xml".into(), b"<testsuite/>".to_vec())],
+        ..Config::default()
+    }
+}
+
 fn throttled() -> Config {
     Config {
         start_job_rate: Some((1e-6, 1.0)),
@@ -81,7 +89,7 @@ fn throttled() -> Config {
 #[test]
 fn the_javascript_sdk_reads_the_local_endpoint_as_it_reads_aws() {
     let throttled = Server::start(throttled());
-    javascript_sdk_checks(&Server::start(Config::default()), &throttled, None);
+    javascript_sdk_checks(&Server::start(sdk_config()), &throttled, None);
     assert_eq!(
         calls(&throttled, Op::StartJob),
         4,
@@ -93,7 +101,7 @@ fn the_javascript_sdk_reads_the_local_endpoint_as_it_reads_aws() {
 fn the_javascript_sdk_reads_the_local_endpoint_over_https() {
     let dir = tempfile::tempdir().unwrap();
     test_certificates(dir.path());
-    let server = tls_server(Config::default(), dir.path());
+    let server = tls_server(sdk_config(), dir.path());
     let throttled = tls_server(throttled(), dir.path());
     javascript_sdk_checks(&server, &throttled, Some(&dir.path().join("ca.pem")));
 }
@@ -199,6 +207,7 @@ async fn rust_sdk_checks(
     ca: Option<&std::path::Path>,
 ) {
     rust_sdk_jobs(client).await;
+    rust_sdk_artifacts(client, ca).await;
     rust_sdk_apps_and_branches(client).await;
     rust_sdk_deployment(client, ca).await;
     assert!(
@@ -317,6 +326,33 @@ async fn rust_sdk_jobs(client: &aws_sdk_amplify::Client) {
     assert_eq!(
         stopped.job_summary().unwrap().status().as_str(),
         "CANCELLING"
+    );
+}
+
+/// ListArtifacts and GetArtifactUrl, and the artifact read from its presigned URL.
+async fn rust_sdk_artifacts(client: &aws_sdk_amplify::Client, ca: Option<&std::path::Path>) {
+    let listed = client
+        .list_artifacts()
+        .app_id(APP)
+        .branch_name("feature/paging")
+        .job_id("1")
+        .send()
+        .await
+        .unwrap();
+    let artifact = &listed.artifacts()[0];
+    assert_eq!(artifact.artifact_file_name(), "reports/junit.xml");
+    let url = client
+        .get_artifact_url()
+        .artifact_id(artifact.artifact_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(url.artifact_id(), artifact.artifact_id());
+    assert_eq!(get(url.artifact_url(), ca).await, b"<testsuite/>");
+    refused(
+        client.get_artifact_url().artifact_id("nope").send().await,
+        |s| s.is_not_found_exception(),
+        404,
     );
 }
 
@@ -440,19 +476,30 @@ async fn upload_zip(url: &str, ca: Option<&std::path::Path>) {
         .unwrap();
     zip.write_all(b"<h1>hi</h1>").unwrap();
     let bytes = zip.finish().unwrap().into_inner();
+    let put = http(ca).put(url).body(bytes).send().await.unwrap();
+    assert_eq!(put.status(), 200, "the upload of the zip");
+}
+
+/// An HTTP client for presigned URLs (over HTTPS trusting only `ca`, when given).
+fn http(ca: Option<&std::path::Path>) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let roots = ca.map(|ca| reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap());
-    let http = reqwest::Client::builder()
+    reqwest::Client::builder()
         .tls_certs_only(roots)
         .build()
-        .unwrap();
-    let put = http.put(url).body(bytes).send().await.unwrap();
-    assert_eq!(put.status(), 200, "the upload of the zip");
+        .unwrap()
+}
+
+/// The body of a GET of a presigned URL.
+async fn get(url: &str, ca: Option<&std::path::Path>) -> Vec<u8> {
+    let resp = http(ca).get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "GET {url}");
+    resp.bytes().await.unwrap().to_vec()
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_rust_sdk_reads_the_local_endpoint_as_it_reads_aws() {
-    let server = Server::start(Config::default());
+    let server = Server::start(sdk_config());
     rust_sdk_checks(&server, &rust_sdk(&server, None), None).await;
     rust_sdk_throttled(&Server::start(throttled()), None).await;
 }
@@ -461,7 +508,7 @@ async fn the_rust_sdk_reads_the_local_endpoint_as_it_reads_aws() {
 async fn the_rust_sdk_reads_the_local_endpoint_over_https() {
     let dir = tempfile::tempdir().unwrap();
     test_certificates(dir.path());
-    let server = tls_server(Config::default(), dir.path());
+    let server = tls_server(sdk_config(), dir.path());
     let ca = dir.path().join("ca.pem");
     rust_sdk_checks(&server, &rust_sdk(&server, Some(&ca)), Some(&ca)).await;
     rust_sdk_throttled(&tls_server(throttled(), dir.path()), Some(&ca)).await;

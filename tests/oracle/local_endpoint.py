@@ -107,6 +107,22 @@ def main():
     check("the busy answer is AWS's text", busy is not None and
           "already have pending or running jobs" in busy.response["Error"]["Message"])
 
+    arts = c.list_artifacts(appId=APP, branchName=branch, jobId="1")
+    check("ListArtifacts names the job's artifacts", [a["artifactFileName"] for a in arts["artifacts"]] == ["reports/junit.xml"], arts)
+    art = c.get_artifact_url(artifactId=arts["artifacts"][0]["artifactId"])
+    check("GetArtifactUrl has a request id", bool(request_id(art)))
+    u = urlparse(art["artifactUrl"])
+    with connect(u) as s:
+        s.sendall(("GET %s?%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (u.path, u.query, u.netloc)).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    check("the artifact URL serves its bytes", data.split(b"\r\n\r\n", 1)[-1] == b"<testsuite/>", data[:200])
+    expect_error("GetArtifactUrl of an unknown artifact", "NotFoundException", lambda c: c.get_artifact_url(artifactId="nope"))
+
     got = c.get_job(appId=APP, branchName=branch, jobId=job_id)
     check("GetJob has a request id", bool(request_id(got)), got.get("ResponseMetadata"))
     check("GetJob answers the job", got["job"]["summary"]["jobId"] == job_id)

@@ -91,6 +91,14 @@ async function jobs() {
     send("StartJob", { appId: APP, branchName: branch, jobType: "RELEASE" }));
   check("the busy answer is AWS's text", busy && /already have pending or running jobs/.test(busy.message), busy && busy.message);
 
+  const arts = await send("ListArtifacts", { appId: APP, branchName: branch, jobId: "1" });
+  check("ListArtifacts names the job's artifacts", arts.artifacts.length === 1 && arts.artifacts[0].artifactFileName === "reports/junit.xml", arts.artifacts);
+  const art = await send("GetArtifactUrl", { artifactId: arts.artifacts[0].artifactId });
+  const body = await (await fetch(art.artifactUrl)).text();
+  check("the artifact URL serves its bytes", body === "<testsuite/>", body);
+  await expectError("GetArtifactUrl of an unknown artifact", "NotFoundException", 404, () =>
+    send("GetArtifactUrl", { artifactId: "nope" }));
+
   const got = await send("GetJob", { appId: APP, branchName: branch, jobId: "57" });
   check("GetJob answers the job and its steps", got.job.summary.jobId === "57" && Array.isArray(got.job.steps), got.job);
   check("startTime is read as a Date", got.job.summary.startTime instanceof Date && !isNaN(got.job.summary.startTime), got.job.summary.startTime);

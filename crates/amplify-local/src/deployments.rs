@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
 use crate::jobs::{ahead_of, new_job, replace, started_summary, unfinished_job};
-use crate::{Config, State, aws_error, bad_request, constraint, json_object, now};
+use crate::presign::{self, Grant, s3_error};
+use crate::{Config, State, aws_error, bad_request, constraint, json_object};
 
 /// One archive uploaded for a job, as the tests read it.
 #[derive(Debug, Clone)]
@@ -17,15 +18,6 @@ pub struct Upload {
     pub bytes: Vec<u8>,
     /// The names in the zip's central directory, in order.
     pub entries: Vec<String>,
-}
-
-/// A URL an upload may use: the job it is for and when it stops working.
-#[derive(Debug, Clone)]
-pub(crate) struct Presigned {
-    app_id: String,
-    branch: String,
-    job_id: u64,
-    expires: f64,
 }
 
 /// A body that may be empty (every member of these operations is optional), else a JSON object.
@@ -71,20 +63,14 @@ pub(crate) fn create(
     job.commit_id = String::new();
     let id = job.id;
     replace(s, &job);
-    let token = format!("{:016x}{:08x}", crate::scramble(s.presigned.len()), id);
-    s.presigned.insert(
-        token.clone(),
-        Presigned {
-            app_id: app.into(),
-            branch: branch.into(),
-            job_id: id,
-            expires: now() + config.upload_ttl_secs as f64,
-        },
-    );
-    let url = format!(
-        "{}/_upload/{token}?X-Amz-Expires={}&X-Amz-Signature={token}{token}",
-        s.base_url, config.upload_ttl_secs
-    );
+    let grant = Grant {
+        app_id: app.into(),
+        branch: branch.into(),
+        job_id: id,
+        item: String::new(),
+        expires: 0.0,
+    };
+    let url = presign::issue(s, "_upload", grant, config.upload_ttl_secs);
     Response::json(
         200,
         &json!({ "jobId": id.to_string(), "fileUploadUrls": {}, "zipUploadUrl": url }),
@@ -189,13 +175,6 @@ fn start_url(
 
 /// `PUT /_upload/<token>`: answered as S3 answers a presigned URL (XML errors).
 pub(crate) fn upload(token: &str, req: &Request, s: &mut State) -> Response {
-    let s3_error = |status: u16, code: &str, message: &str| {
-        Response::new(
-            status,
-            "application/xml",
-            format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
-        )
-    };
     if req.method != "PUT" {
         return s3_error(
             405,
@@ -203,16 +182,10 @@ pub(crate) fn upload(token: &str, req: &Request, s: &mut State) -> Response {
             "The specified method is not allowed",
         );
     }
-    let Some(p) = s.presigned.get(token).cloned() else {
-        return s3_error(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided",
-        );
+    let p = match presign::redeem(s, token) {
+        Ok(g) => g,
+        Err(r) => return r,
     };
-    if now() >= p.expires {
-        return s3_error(403, "AccessDenied", "Request has expired");
-    }
     if req.body.is_empty() {
         return s3_error(400, "MissingContentLength", "The request has no body");
     }

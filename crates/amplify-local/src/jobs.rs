@@ -194,6 +194,7 @@ pub(crate) fn new_job(
         end_time: None,
         status: "PENDING".into(),
         started: true,
+        run_start: None,
         pending: ahead_of("PENDING", config),
     };
     s.jobs.push(job.clone());
@@ -284,15 +285,20 @@ pub(crate) fn get_job(
     if job.started {
         if let Some(next) = job.pending.pop_front() {
             job.status = next;
+            let t = now();
+            if job.status != "PENDING" && job.run_start.is_none() {
+                job.run_start = Some(t);
+            }
             if job.pending.is_empty() {
-                job.end_time = Some(now());
+                job.end_time = Some(t);
             }
         }
     }
-    let steps = steps(job, config);
+    let job = job.clone();
+    let steps = steps(&job, config, s);
     Response::json(
         200,
-        &json!({ "job": { "summary": summary(job, &config.region), "steps": steps } }),
+        &json!({ "job": { "summary": summary(&job, &config.region), "steps": steps } }),
     )
 }
 
@@ -325,8 +331,7 @@ pub(crate) fn stop_job(
 
 /// A job's steps: `BUILD`, `DEPLOY`, `VERIFY` for a build; `DEPLOY` and `VERIFY` for a manual
 /// deployment, which has nothing to build.
-fn steps(job: &Job, config: &Config) -> Value {
-    let region = &config.region;
+fn steps(job: &Job, config: &Config, s: &mut State) -> Value {
     let order: &[&str] = if job.job_type == "MANUAL" {
         &["DEPLOY", "VERIFY"]
     } else {
@@ -339,7 +344,8 @@ fn steps(job: &Job, config: &Config) -> Value {
         "FAILED" => 1,
         _ => order.len(),
     };
-    let end = job.end_time.unwrap_or(job.start_time);
+    let begin = job.run_start.unwrap_or(job.start_time);
+    let end = job.end_time.unwrap_or(begin);
     let steps: Vec<Value> = order[..reached]
         .iter()
         .enumerate()
@@ -355,13 +361,10 @@ fn steps(job: &Job, config: &Config) -> Value {
             };
             let mut step = json!({
                 "stepName": name,
-                "startTime": job.start_time,
+                "startTime": begin,
                 "endTime": end,
                 "status": status,
-                "logUrl": format!(
-                    "https://logs.local/{region}/{}/{}/{}/{name}.log",
-                    job.app_id, sigv4::uri_encode(&job.branch, false), job.id
-                ),
+                "logUrl": crate::logs::url(s, config, job, name),
             });
             // Amplify says why a step failed or was cancelled.
             let reason = match status {

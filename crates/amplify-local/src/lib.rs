@@ -5,10 +5,13 @@
 //! rest-json services do (`x-amzn-ErrorType` and a `{"message": ...}` body), runs a job state
 //! machine, records every request, and plays scripted faults per operation.
 
+mod artifacts;
 mod branches;
 mod deployments;
 pub mod http;
 mod jobs;
+mod logs;
+mod presign;
 pub mod sigv4;
 pub mod stub;
 mod tls;
@@ -16,6 +19,7 @@ mod tls;
 pub use branches::{BranchRecord, MAX_BRANCHES};
 pub use deployments::{Upload, zip_entries};
 pub use jobs::{busy_message, summary};
+pub use logs::{ERROR_LINE, content as log_content};
 pub use tls::server_config as tls_server_config;
 
 use std::collections::{HashMap, VecDeque};
@@ -47,6 +51,12 @@ pub enum Op {
     StartDeployment,
     /// The zip's `PUT` to the URL `CreateDeployment` gave (not SigV4-signed: presigned).
     Upload,
+    ListArtifacts,
+    GetArtifactUrl,
+    /// A step log's `GET` from the URL `GetJob` gave (presigned).
+    Log,
+    /// An artifact's `GET` from the URL `GetArtifactUrl` gave (presigned).
+    Artifact,
     GetApp,
     GetBranch,
     CreateBranch,
@@ -164,6 +174,14 @@ pub struct Config {
     /// Friendlier than AWS, for load benchmarks only: a branch may have several unfinished
     /// jobs, so StartJob is never refused as busy.
     pub concurrent_jobs: bool,
+    /// Lines of build output in each step's log (before a failed step's error).
+    pub log_lines: usize,
+    /// The whole log of the step that fails, instead of the generated one.
+    pub log_content: Option<String>,
+    /// How long a log or artifact URL works (AWS presigns them for hours).
+    pub log_ttl_secs: u64,
+    /// Every job's artifacts: file name and bytes.
+    pub artifacts: Vec<(String, Vec<u8>)>,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -189,6 +207,10 @@ impl Default for Config {
             step_reason: None,
             start_job_rate: None,
             concurrent_jobs: false,
+            log_lines: 40,
+            log_content: None,
+            log_ttl_secs: 3 * 3600,
+            artifacts: Vec::new(),
         }
     }
 }
@@ -222,8 +244,10 @@ pub struct Job {
     /// False for a deployment `CreateDeployment` made and `StartDeployment` has not started:
     /// AWS shows it `PENDING` all the same.
     pub started: bool,
-    /// Statuses still ahead; each `GetJob` moves one step.
-    pub(crate) pending: VecDeque<String>,
+    /// When it left `PENDING` (its steps' start), once it has.
+    pub run_start: Option<f64>,
+    /// Statuses still ahead; each `GetJob` moves one step (tests may script them).
+    pub pending: VecDeque<String>,
 }
 
 #[derive(Default)]
@@ -236,7 +260,8 @@ pub(crate) struct State {
     /// The `nextToken`s ListJobs issued: app, branch and the offset each resumes at.
     tokens: HashMap<String, (String, String, usize)>,
     /// Upload URLs `CreateDeployment` gave, by token.
-    pub(crate) presigned: HashMap<String, deployments::Presigned>,
+    /// What each presigned URL handed out grants (uploads, logs, artifacts), by token.
+    pub(crate) presigned: HashMap<String, presign::Grant>,
     pub(crate) uploads: Vec<Upload>,
     pub(crate) branches: Vec<BranchRecord>,
     /// Jobs "the webhook" starts: app, branch, commit, and how many more `ListJobs` calls of
@@ -377,6 +402,18 @@ impl Server {
         self.state.lock().unwrap().always.insert(op, fault);
     }
 
+    /// Changes a job as a test needs it (its start time, the statuses it goes through).
+    pub fn update_job(&self, app_id: &str, branch: &str, id: u64, change: impl FnOnce(&mut Job)) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(j) = s
+            .jobs
+            .iter_mut()
+            .find(|j| j.id == id && j.app_id == app_id && j.branch == branch)
+        {
+            change(j);
+        }
+    }
+
     /// Add a deployment `CreateDeployment` made and nothing started: `PENDING` for ever, as a
     /// run that died between CreateDeployment and StartDeployment leaves it on AWS.
     pub fn seed_deployment(&self, app_id: &str, branch: &str) -> u64 {
@@ -418,6 +455,9 @@ impl Server {
         // An unfinished job goes on from its status as any other does (one step per GetJob).
         job.status = status.to_string();
         job.pending = jobs::ahead_of(status, &self.config);
+        if status != "PENDING" && status != "CREATED" {
+            job.run_start = Some(job.start_time);
+        }
         if !jobs::unfinished(status) {
             job.end_time = Some(job.start_time);
         }
@@ -580,7 +620,7 @@ fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
     }
     // An upload URL is presigned: it carries no SigV4 header to verify.
     let signature = match &route {
-        Ok((Op::Upload, _)) => Ok(sigv4::Verified {
+        Ok((Op::Upload | Op::Log | Op::Artifact, _)) => Ok(sigv4::Verified {
             access_key_id: String::new(),
             canonical_request: "presigned".into(),
         }),
@@ -716,6 +756,10 @@ fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
         ("POST", ["apps", _, "branches", _, "deployments"]) => Op::CreateDeployment,
         ("POST", ["apps", _, "branches", _, "deployments", "start"]) => Op::StartDeployment,
         (_, ["_upload", token]) => return Ok((Op::Upload, vec![token.to_string()])),
+        (_, ["_logs", token]) => return Ok((Op::Log, vec![token.to_string()])),
+        (_, ["_artifacts", token]) => return Ok((Op::Artifact, vec![token.to_string()])),
+        ("GET", ["artifacts", id]) => return Ok((Op::GetArtifactUrl, vec![id.to_string()])),
+        ("GET", ["apps", _, "branches", _, "jobs", _, "artifacts"]) => Op::ListArtifacts,
         _ => {
             return Err(aws_error(
                 404,
@@ -725,7 +769,7 @@ fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
         }
     };
     let mut labels = vec![segs[1].clone(), segs[3].clone()];
-    if matches!(op, Op::GetJob | Op::StopJob) {
+    if matches!(op, Op::GetJob | Op::StopJob | Op::ListArtifacts) {
         labels.push(segs[5].clone());
     }
     Ok((op, labels))
@@ -788,8 +832,12 @@ fn validate_app_branch(app: &str, branch: &str, config: &Config) -> Result<(), R
 }
 
 fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut State) -> Response {
-    if op == Op::Upload {
-        return deployments::upload(&params[0], req, s);
+    match op {
+        Op::Upload => return deployments::upload(&params[0], req, s),
+        Op::Log => return logs::serve(&params[0], &req.method, config, s),
+        Op::Artifact => return artifacts::serve(&params[0], &req.method, config, s),
+        Op::GetArtifactUrl => return artifacts::get_url(&params[0], config, s),
+        _ => {}
     }
     if matches!(op, Op::GetApp | Op::CreateBranch) {
         let app = &params[0];
@@ -819,7 +867,10 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
         Op::StartJob => jobs::start_job(app, branch, req, config, s),
         Op::CreateDeployment => deployments::create(app, branch, req, config, s),
         Op::StartDeployment => deployments::start(app, branch, req, config, s),
-        Op::Upload => unreachable!("answered above"),
+        Op::Upload | Op::Log | Op::Artifact | Op::GetArtifactUrl => {
+            unreachable!("answered above")
+        }
+        Op::ListArtifacts => artifacts::list(app, branch, &params[2], req, config, s),
         Op::ListJobs => jobs::list_jobs(app, branch, req, config, s),
         Op::GetJob => jobs::get_job(app, branch, &params[2], config, s),
         Op::StopJob => jobs::stop_job(app, branch, &params[2], config, s),

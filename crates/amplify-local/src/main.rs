@@ -10,13 +10,17 @@ use amplify_local::{Config, Server};
 
 const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED]
                     [--start-job-rate PER_SECOND] [--start-job-burst N]
-                    [--tls-cert PEM --tls-key PEM] [--concurrent-jobs] [--help]
+                    [--tls-cert PEM --tls-key PEM] [--log-lines N] [--failing-log FILE]
+                    [--artifact NAME=FILE]... [--concurrent-jobs] [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
 token bucket: beyond it StartJob answers 429 LimitExceededException, as AWS does.
 --tls-cert (a PEM chain, leaf first) with --tls-key (its PEM key) serves HTTPS instead; give
 clients the CA that signed it (AWS_CA_BUNDLE).
+Each step's logUrl is a URL it serves (presigned, 3 hours), with a plausible build log of
+--log-lines lines (default 40); a failed job's first step ends with a build error, or is the
+text of --failing-log. --artifact gives every job an artifact (ListArtifacts, GetArtifactUrl).
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
@@ -52,6 +56,30 @@ fn main() -> ExitCode {
             ("--start-job-burst", Some(b)) if b.parse::<f64>().is_ok_and(|b| b >= 1.0) => {
                 let rate = config.start_job_rate.map_or(f64::INFINITY, |(r, _)| r);
                 config.start_job_rate = Some((rate, b.parse().unwrap()));
+            }
+            ("--log-lines", Some(n)) if n.parse::<usize>().is_ok() => {
+                config.log_lines = n.parse().unwrap()
+            }
+            ("--failing-log", Some(p)) => match std::fs::read_to_string(&p) {
+                Ok(text) => config.log_content = Some(text),
+                Err(e) => {
+                    eprintln!("amplify-local: cannot read --failing-log {p}: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            ("--artifact", Some(a)) => {
+                let read = a
+                    .split_once('=')
+                    .map(|(name, file)| (name.to_string(), std::fs::read(file)));
+                match read {
+                    Some((name, Ok(bytes))) => config.artifacts.push((name, bytes)),
+                    _ => {
+                        eprintln!(
+                            "amplify-local: --artifact takes NAME=FILE of a readable file: {a}"
+                        );
+                        return ExitCode::from(2);
+                    }
+                }
             }
             ("--tls-cert", Some(p)) => cert = Some(std::path::PathBuf::from(p)),
             ("--tls-key", Some(p)) => key = Some(std::path::PathBuf::from(p)),

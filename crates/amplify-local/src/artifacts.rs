@@ -1,0 +1,139 @@
+//! Artifacts: `ListArtifacts` (paged as the model says) and `GetArtifactUrl`, whose presigned
+//! URL this server answers with the artifact's bytes. Every job has the artifacts
+//! `Config::artifacts` names.
+
+use serde_json::json;
+
+use crate::http::{Request, Response};
+use crate::presign::{self, Grant, s3_error};
+use crate::{Config, State, aws_error, bad_request, constraint, sigv4};
+
+/// The page size when `maxResults` is absent or 0.
+const DEFAULT_PAGE: usize = 50;
+
+/// An artifact's id: its job and its index, readable back.
+fn id_of(app: &str, branch: &str, job: u64, index: usize) -> String {
+    format!("{app}:{}:{job}:{index}", sigv4::uri_encode(branch, false))
+}
+
+fn parse_id(id: &str) -> Option<(String, String, u64, usize)> {
+    let mut parts = id.splitn(4, ':');
+    let app = parts.next()?.to_string();
+    let branch = sigv4::percent_decode(parts.next()?);
+    let job = parts.next()?.parse().ok()?;
+    let index = parts.next()?.parse().ok()?;
+    Some((app, branch, job, index))
+}
+
+/// `GET /apps/{appId}/branches/{branchName}/jobs/{jobId}/artifacts`.
+pub(crate) fn list(
+    app: &str,
+    branch: &str,
+    job: &str,
+    req: &Request,
+    config: &Config,
+    s: &State,
+) -> Response {
+    let Ok(job) = job.parse::<u64>() else {
+        return constraint(
+            job,
+            "jobId",
+            "Member must satisfy regular expression pattern: [0-9]+",
+        );
+    };
+    if !s
+        .jobs
+        .iter()
+        .any(|j| j.app_id == app && j.branch == branch && j.id == job)
+    {
+        return aws_error(404, "NotFoundException", &format!("Job {job} not found."));
+    }
+    let (mut max, mut start) = (DEFAULT_PAGE, 0usize);
+    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = sigv4::percent_decode(v);
+        match k {
+            "maxResults" => match v.parse::<usize>() {
+                Ok(0) => max = DEFAULT_PAGE,
+                Ok(n) if n <= 50 => max = n,
+                _ => {
+                    return constraint(
+                        &v,
+                        "maxResults",
+                        "Member must have value less than or equal to 50",
+                    );
+                }
+            },
+            "nextToken" => match v.strip_prefix("artifacts-").and_then(|n| n.parse().ok()) {
+                Some(n) => start = n,
+                None => return bad_request(format!("Invalid nextToken: {v}")),
+            },
+            _ => {}
+        }
+    }
+    let all = &config.artifacts;
+    let page: Vec<_> = all
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(max)
+        .map(|(i, (name, _))| {
+            json!({ "artifactFileName": name, "artifactId": id_of(app, branch, job, i) })
+        })
+        .collect();
+    let mut out = json!({ "artifacts": page });
+    if start + max < all.len() {
+        out["nextToken"] = json!(format!("artifacts-{}", start + max));
+    }
+    Response::json(200, &out)
+}
+
+/// `GET /artifacts/{artifactId}`: a presigned URL of the artifact.
+pub(crate) fn get_url(id: &str, config: &Config, s: &mut State) -> Response {
+    let found = parse_id(id).filter(|(app, branch, job, index)| {
+        *index < config.artifacts.len()
+            && s.jobs
+                .iter()
+                .any(|j| &j.app_id == app && &j.branch == branch && j.id == *job)
+    });
+    let Some((app_id, branch, job_id, index)) = found else {
+        return aws_error(
+            404,
+            "NotFoundException",
+            &format!("Artifact {id} not found."),
+        );
+    };
+    let grant = Grant {
+        app_id,
+        branch,
+        job_id,
+        item: index.to_string(),
+        expires: 0.0,
+    };
+    let url = presign::issue(s, "_artifacts", grant, config.log_ttl_secs);
+    Response::json(200, &json!({ "artifactId": id, "artifactUrl": url }))
+}
+
+/// `GET /_artifacts/<token>`: the artifact's bytes, or S3's refusal.
+pub(crate) fn serve(token: &str, method: &str, config: &Config, s: &State) -> Response {
+    if method != "GET" {
+        return s3_error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed",
+        );
+    }
+    let g = match presign::redeem(s, token) {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    match g
+        .item
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| config.artifacts.get(i))
+    {
+        Some((_, bytes)) => Response::new(200, "application/octet-stream", bytes.clone()),
+        None => s3_error(404, "NoSuchKey", "The specified key does not exist."),
+    }
+}
