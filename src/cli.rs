@@ -186,6 +186,13 @@ pub const SETTINGS: &[Setting] = &[
             "true",
         )
     },
+    s("log-lines", "AMPLIFY_LOG_LINES", "60", "200"),
+    s(
+        "download-artifacts",
+        "AMPLIFY_DOWNLOAD_ARTIFACTS",
+        "none",
+        "amplify-artifacts",
+    ),
     s("output-file", "AMPLIFY_OUTPUT_FILE", "none", "amplify.env"),
     s("output-format", "AMPLIFY_OUTPUT_FORMAT", "json", "text"),
 ];

@@ -11,8 +11,8 @@
 //! - layer 1: net, ci, archive
 //! - layer 2: cli, credentials, source
 //! - layer 3: job, amplify
-//! - layer 4: retry
-//! - layer 5: wait, deploy, branch, supersede
+//! - layer 4: retry, fetch
+//! - layer 5: wait, deploy, branch, supersede, buildlog, artifacts
 //! - layer 6: report, follow, busy
 //! - layer 7: comment
 //! - layer 8: settings, error
@@ -22,7 +22,9 @@
 
 pub mod amplify;
 pub mod archive;
+pub mod artifacts;
 pub mod branch;
+pub mod buildlog;
 pub mod busy;
 pub mod cancel;
 pub mod ci;
@@ -32,6 +34,7 @@ pub mod credentials;
 pub mod deploy;
 pub mod env;
 pub mod error;
+pub mod fetch;
 pub mod follow;
 pub mod job;
 pub mod net;
@@ -326,10 +329,57 @@ async fn finish(
                 return Err(Error::Api(e));
             }
         }
+        // The job has ended: a signal now only cuts the log and the artifacts short.
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => tracing::warn!("interrupted: the job's log and artifacts were not read"),
+            _ = after_wait(&settings, &client, &mut outcome, github) => {}
+        }
     }
     write_outputs(&settings, &outcome)?;
     post_comment(&settings, &client, &outcome).await;
     Ok(Done::Job(Box::new(outcome)))
+}
+
+/// After a wait: how long the job queued and ran; for a failure, the failing step's log; for
+/// Amplify's own skip, a notice; the artifacts, when asked for.
+async fn after_wait(settings: &Settings, client: &Client, outcome: &mut Outcome, github: bool) {
+    let Some(wait::Waited {
+        ending: wait::Ending::Ended(job),
+        ..
+    }) = &outcome.waited
+    else {
+        return;
+    };
+    let job = job.clone();
+    if let Some(t) = outcome.timing_text() {
+        tracing::info!(
+            "job {} ended {}: {t}",
+            job.summary.job_id,
+            job.summary.status
+        );
+    }
+    if let Some(notice) = outcome.skip_notice() {
+        if github {
+            runner::notice("Amplify skipped the build", &notice);
+        } else {
+            tracing::info!("{notice}");
+        }
+    } else if job.summary.status != "SUCCEED" {
+        outcome.failure_log = buildlog::failure(
+            client,
+            &job,
+            settings.log_lines,
+            &settings.retry,
+            settings.request_timeout,
+            &outcome.job_url,
+        )
+        .await;
+    }
+    if let Some(dir) = &settings.artifacts {
+        let (r, t) = (&settings.retry, settings.request_timeout);
+        artifacts::download(client, &job.summary.job_id, dir, r, t).await;
+    }
 }
 
 /// `mode: delete-branch`: the branch goes when it is a preview; a missing one is success.
@@ -404,6 +454,7 @@ fn outcome(settings: &Settings, summary: amplify::JobSummary) -> Outcome {
         commit: job.commit.id.as_ref().map(|c| c.value.clone()),
         branch_url: None,
         waited: None,
+        failure_log: None,
         format: settings.outputs.format,
     }
 }

@@ -1,9 +1,10 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use amplify_start_job::buildlog::FailureLog;
 use amplify_start_job::cancel::Cancel;
 use amplify_start_job::cli::{self, Command};
-use amplify_start_job::runner::{escape_data, untrusted};
+use amplify_start_job::runner::{self, escape_data, untrusted};
 use amplify_start_job::{Env, Error, dry_run, exit_code, run};
 
 fn main() -> ExitCode {
@@ -46,7 +47,10 @@ fn main() -> ExitCode {
         Ok(outcome) => {
             println!("{}", outcome.stdout());
             if let Some(failure) = outcome.failure() {
-                report_error(&env, &untrusted(&failure), None);
+                match outcome.failure_log() {
+                    Some(log) => report_failed_step(&env, log, &failure),
+                    None => report_error(&env, &untrusted(&failure), None),
+                }
             }
             ExitCode::from(outcome.exit_code())
         }
@@ -58,6 +62,40 @@ fn fail(env: &Env, err: &Error) -> ExitCode {
     let hint = err.hint().map(|h| untrusted(&h));
     report_error(env, &untrusted(&err.to_string()), hint);
     ExitCode::from(exit_code(err))
+}
+
+/// The failing step's last log lines (a collapsed group on GitHub), each one inert, then one
+/// error (on GitHub an annotation titled after the step) with the line that tells most.
+fn report_failed_step(env: &Env, log: &FailureLog, failure: &str) {
+    let github = env.get("GITHUB_ACTIONS") == Some("true");
+    if !log.tail.is_empty() {
+        let title = format!("Last {} lines of the {} log", log.tail.len(), log.step);
+        if github {
+            runner::group(&untrusted(&title));
+        } else {
+            eprintln!("--- {} ---", untrusted(&title));
+        }
+        for line in &log.tail {
+            eprintln!("{}", untrusted(line));
+        }
+        if github {
+            runner::endgroup();
+        } else {
+            eprintln!("---");
+        }
+    }
+    let message = match &log.telling {
+        Some(line) => format!("{}\n{}", untrusted(line), untrusted(failure)),
+        None => untrusted(failure),
+    };
+    if github {
+        runner::error(
+            &format!("Amplify {} failed", untrusted(&log.step)),
+            &message,
+        );
+    } else {
+        eprintln!("amplify-start-job: error: {message}");
+    }
 }
 
 /// One error line (an annotation on GitHub), then a hint if there is one.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::amplify::{JobSummary, Step};
+use crate::amplify::{Job, JobSummary, Step};
+use crate::buildlog::FailureLog;
 use crate::env::{Env, SettingsError, show_duration};
 use crate::random::random_u64;
 use crate::runner::untrusted;
@@ -26,6 +27,8 @@ pub struct Outcome {
     pub branch_url: Option<String>,
     /// Set when the job was followed (`AMPLIFY_WAIT=true`).
     pub waited: Option<Waited>,
+    /// After a wait that ended in a failure: the failing step and its log's last lines.
+    pub failure_log: Option<FailureLog>,
     /// How the result is printed on stdout.
     pub format: OutputFormat,
 }
@@ -153,6 +156,7 @@ impl Outcome {
             out.push(("branch-url", url.clone()));
         }
         if let Some(w) = &self.waited {
+            out.push(("job-skipped", self.skipped().is_some().to_string()));
             out.push(("job-duration", self.duration_secs(w).to_string()));
             let logs: serde_json::Map<String, Value> = self
                 .steps()
@@ -161,7 +165,78 @@ impl Outcome {
                 .collect();
             out.push(("step-log-urls", Value::Object(logs).to_string()));
         }
+        if let Some(f) = &self.failure_log {
+            out.push(("failed-step", f.step.clone()));
+            if let Some(url) = &f.log_url {
+                out.push(("log-url", url.clone()));
+            }
+        }
         out
+    }
+
+    /// The job as the wait last saw it.
+    fn last_seen(&self) -> Option<&Job> {
+        match self.waited.as_ref().map(|w| &w.ending) {
+            Some(Ending::Ended(job))
+            | Some(Ending::TimedOut {
+                last: Some(job), ..
+            }) => Some(job),
+            _ => None,
+        }
+    }
+
+    /// The failing step and its log, after a failed wait.
+    pub fn failure_log(&self) -> Option<&FailureLog> {
+        self.failure_log.as_ref()
+    }
+
+    /// Amplify cancelled the job itself because nothing changed: the reason it gave.
+    pub fn skipped(&self) -> Option<&str> {
+        match self.waited.as_ref().map(|w| &w.ending) {
+            Some(Ending::Ended(job)) => crate::buildlog::skipped(job),
+            _ => None,
+        }
+    }
+
+    /// After a wait: seconds the job was queued (from its start to its first step's) and ran
+    /// (from its first step to its end, or to its last step's end while it runs).
+    pub fn timing(&self) -> Option<(u64, u64)> {
+        let job = self.last_seen()?;
+        let start = job.summary.start_time?;
+        let run = job
+            .steps
+            .iter()
+            .filter_map(|s| s.start_time)
+            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.min(t))))?;
+        let end = job.summary.end_time.or_else(|| {
+            job.steps
+                .iter()
+                .filter_map(|s| s.end_time)
+                .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))))
+        })?;
+        let secs = |d: f64| d.max(0.0).round() as u64;
+        Some((secs(run - start), secs(end - run)))
+    }
+
+    /// `queued 3s, running 1m 12s`, or nothing before a wait.
+    pub fn timing_text(&self) -> Option<String> {
+        let (queued, running) = self.timing()?;
+        let show = |s: u64| show_duration(std::time::Duration::from_secs(s));
+        Some(format!(
+            "queued {}, running {}",
+            show(queued),
+            show(running)
+        ))
+    }
+
+    /// The notice for a job Amplify skipped itself.
+    pub fn skip_notice(&self) -> Option<String> {
+        let reason = self.skipped()?;
+        Some(format!(
+            "Amplify cancelled job {} itself: {} (nothing changed for this app, as in a monorepo whose other folders changed); nothing was deployed, and the run counts it as done",
+            self.summary.job_id,
+            untrusted(reason)
+        ))
     }
 
     /// The job's commit: the one the run asked for, else what Amplify recorded.
@@ -181,13 +256,7 @@ impl Outcome {
     }
 
     fn steps(&self) -> &[Step] {
-        match self.waited.as_ref().map(|w| &w.ending) {
-            Some(Ending::Ended(job))
-            | Some(Ending::TimedOut {
-                last: Some(job), ..
-            }) => &job.steps,
-            _ => &[],
-        }
+        self.last_seen().map_or(&[], |j| &j.steps)
     }
 
     /// Whole seconds from the job's start to its end (or to now, if it has not ended).
@@ -206,6 +275,7 @@ impl Outcome {
         match self.waited.as_ref().map(|w| &w.ending) {
             None => 0,
             Some(Ending::Ended(job)) if job.summary.status == "SUCCEED" => 0,
+            Some(Ending::Ended(_)) if self.skipped().is_some() => 0,
             Some(Ending::Ended(_)) => 5,
             Some(Ending::TimedOut { .. }) => 6,
             Some(Ending::Interrupted { exit_code, .. }) => *exit_code,
@@ -218,6 +288,7 @@ impl Outcome {
         let id = &self.summary.job_id;
         Some(match &w.ending {
             Ending::Ended(job) if job.summary.status == "SUCCEED" => return None,
+            Ending::Ended(_) if self.skipped().is_some() => return None,
             Ending::Ended(job) => {
                 let failed = job
                     .steps
@@ -344,8 +415,35 @@ impl Outcome {
             }
             out.push('\n');
         }
+        if let Some(t) = self.timing_text() {
+            out.push_str(&format!("The job was {t}.\n\n"));
+        }
+        if let Some(notice) = self.skip_notice() {
+            out.push_str(&format!("{}\n\n", cell(&notice)));
+        }
+        if let Some(f) = self.failure_log.as_ref().filter(|f| !f.tail.is_empty()) {
+            out.push_str(&details(f));
+        }
         out
     }
+}
+
+/// The failing step's last lines (at most 60) in a collapsed block: a fenced code block whose
+/// fence is longer than any run of backquotes in them, so no line can end it.
+fn details(f: &FailureLog) -> String {
+    let lines = &f.tail[f.tail.len().saturating_sub(60)..];
+    let longest = lines
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`').map(str::len))
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    format!(
+        "<details><summary>Last {} lines of the {} log</summary>\n\n{fence}text\n{}\n{fence}\n\n</details>\n\n",
+        lines.len(),
+        cell(&f.step).replace(['<', '>', '&'], "_"),
+        lines.join("\n")
+    )
 }
 
 impl Outcome {
@@ -460,6 +558,14 @@ impl Done {
     pub fn failure(&self) -> Option<String> {
         match self {
             Done::Job(o) => o.failure(),
+            Done::Branch(_) => None,
+        }
+    }
+
+    /// The failing step and its log, after a failed wait.
+    pub fn failure_log(&self) -> Option<&FailureLog> {
+        match self {
+            Done::Job(o) => o.failure_log(),
             Done::Branch(_) => None,
         }
     }

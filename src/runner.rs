@@ -42,6 +42,31 @@ pub fn mask(secret: &str) {
     }
 }
 
+/// Escapes a workflow command's property (a title): as data, and `:` and `,` too.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A notice annotation on GitHub.
+#[allow(clippy::print_stderr)]
+pub fn notice(title: &str, message: &str) {
+    eprintln!(
+        "::notice title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    );
+}
+
+/// An error annotation on GitHub.
+#[allow(clippy::print_stderr)]
+pub fn error(title: &str, message: &str) {
+    eprintln!(
+        "::error title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    );
+}
+
 /// Opens a collapsed group in the GitHub log.
 #[allow(clippy::print_stderr)]
 pub fn group(title: &str) {

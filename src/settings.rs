@@ -73,6 +73,10 @@ pub struct Settings {
     pub cancel_previous: bool,
     /// `if-busy`: what a start does while the branch has an unfinished job.
     pub busy: BusySettings,
+    /// `log-lines`: how many of a failing step's last log lines are shown.
+    pub log_lines: usize,
+    /// `download-artifacts`: the folder a waited job's artifacts go to.
+    pub artifacts: Option<std::path::PathBuf>,
 }
 
 /// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
@@ -103,6 +107,8 @@ impl Settings {
         let follow = FollowSettings::from_env(env)?;
         let cancel_previous = cancel_previous(env, mode, &job)?;
         let busy = BusySettings::from_env(env)?;
+        let log_lines = crate::buildlog::log_lines(env)?;
+        let artifacts = crate::artifacts::folder(env)?;
         if mode == Mode::Follow && job.commit.id.is_none() {
             return Err(SettingsError::of(
                 COMMIT_ID,
@@ -128,6 +134,8 @@ impl Settings {
             follow,
             cancel_previous,
             busy,
+            log_lines,
+            artifacts,
         })
     }
 }

@@ -105,6 +105,9 @@ pub struct Waited {
 
 pub use crate::amplify::is_final;
 
+/// A job still `PENDING` this long after it started waits for a build slot: said once.
+pub const QUEUED_NOTICE_AFTER: f64 = 60.0;
+
 /// How long stopping the job may take after a signal: the run must end before CI kills it
 /// (GitHub: SIGTERM 7.5 s after SIGINT, then the kill 2.5 s later).
 pub const STOP_ON_ABORT_LIMIT: Duration = Duration::from_secs(5);
@@ -158,7 +161,11 @@ pub async fn follow(
         tracing::debug!("recent builds took about {end:.0}s: polling densely around that");
     }
     let since_start = |now: Instant| plan.age + (now - started).as_secs_f64();
-    let mut progress = Progress::default();
+    let mut progress = Progress {
+        github,
+        console: client.job_console_url(job_id),
+        ..Progress::default()
+    };
     if github {
         crate::runner::group(&format!("Waiting for Amplify job {job_id}"));
     }
@@ -218,6 +225,11 @@ struct Progress {
     last: Option<Job>,
     seen: BTreeMap<String, String>,
     status: String,
+    github: bool,
+    /// The job in the console, for the queued notice.
+    console: String,
+    /// The queued notice was given.
+    queued: bool,
 }
 
 /// What one poll says to do next.
@@ -240,6 +252,10 @@ impl Progress {
         match result {
             Ok(job) => {
                 self.log(job_id, &job, t as u64);
+                if job.summary.status == "PENDING" && t >= QUEUED_NOTICE_AFTER && !self.queued {
+                    self.queued = true;
+                    self.notice_queued(job_id, t);
+                }
                 let done = is_final(&job.summary.status);
                 self.last = Some(job);
                 if done {
@@ -256,6 +272,19 @@ impl Progress {
                 Polled::Next(delay)
             }
             Err(e) => Polled::Fatal(e),
+        }
+    }
+
+    /// Once: the job waits in Amplify's queue, and why that happens.
+    fn notice_queued(&self, job_id: &str, t: f64) {
+        let text = format!(
+            "job {job_id} is still PENDING {t:.0}s after it was started: it is queued. Amplify runs at most 5 jobs at a time per account by default (the concurrent jobs quota, which can be raised in Service Quotas); it starts when a slot frees: {}",
+            self.console
+        );
+        if self.github {
+            crate::runner::notice("Amplify job queued", &text);
+        } else {
+            tracing::warn!("{text}");
         }
     }
 

@@ -180,6 +180,8 @@ const GOOD: &[(&str, &str)] = &[
     ("poll-interval", "10ms"),
     ("cancel-on-timeout", "false"),
     ("cancel-on-abort", "false"),
+    ("log-lines", "20"),
+    ("download-artifacts", "artifacts"),
     ("mode", "start"),
     ("follow-timeout", "1m"),
     ("if-busy", "fail"),
@@ -234,8 +236,12 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     );
     let written: Vec<String> = runner.outputs().into_keys().collect();
     let outputs: Vec<String> = names(&action(), "outputs");
-    let (deleting, starting): (Vec<String>, Vec<String>) =
-        outputs.into_iter().partition(|o| o == "branch-deleted");
+    // branch-deleted is a deletion's; failed-step and log-url come only with a failure
+    // (tests/failures.rs writes them).
+    let (deleting, starting): (Vec<String>, Vec<String>) = outputs
+        .into_iter()
+        .filter(|o| !["failed-step", "log-url"].contains(&o.as_str()))
+        .partition(|o| o == "branch-deleted");
     assert_eq!(
         sorted(written),
         sorted(starting),
@@ -265,6 +271,8 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("poll-interval", "0"),
         ("cancel-on-timeout", "1"),
         ("cancel-on-abort", "1"),
+        ("log-lines", "many"),
+        ("download-artifacts", "no/such/folder"),
         ("source", "no-such-folder"),
         ("source-url", "ftp://example.com/site.zip"),
         ("source-url-type", "TAR"),

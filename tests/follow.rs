@@ -270,7 +270,8 @@ fn cancel_previous_is_only_for_starts() {
 fn a_cancelled_step_shows_amplifys_reason_as_it_is() {
     let server = Server::start(Config {
         outcome: "CANCELLED".into(),
-        step_reason: Some("No diff detected: the build was skipped".into()),
+        // A person's cancel (Amplify's own "no diff" skip is not a failure: tests/failures.rs).
+        step_reason: Some("Cancelled by alice from the console".into()),
         ..Config::default()
     });
     let mut gh = github(&server, "push", serde_json::json!({}));
@@ -280,7 +281,7 @@ fn a_cancelled_step_shows_amplifys_reason_as_it_is() {
     assert_eq!(run.code, 5, "{}", run.stderr);
     let last = run.stderr.lines().last().unwrap();
     assert!(
-        last.contains("Amplify job 1 ended CANCELLED: step BUILD CANCELLED (No diff detected: the build was skipped)"),
+        last.contains("Amplify job 1 ended CANCELLED: step BUILD CANCELLED (Cancelled by alice from the console)"),
         "{last}"
     );
 }

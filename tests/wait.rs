@@ -63,7 +63,12 @@ fn a_failed_job_exits_5_naming_the_failed_step() {
     let run = gh.run();
     assert_eq!(run.code, 5, "{}", run.stderr);
     let last = run.stderr.lines().last().unwrap();
-    assert!(last.starts_with("::error title=amplify-start-job::Amplify job 1 ended FAILED: step BUILD FAILED (Build failed: the build command exited with code 1); logs: https://"), "{last}");
+    // One annotation titled after the step: the log's telling line, then what ended how.
+    assert!(
+        last.starts_with("::error title=Amplify BUILD failed::"),
+        "{last}"
+    );
+    assert!(last.contains("%0AAmplify job 1 ended FAILED: step BUILD FAILED (Build failed: the build command exited with code 1); logs: http://127.0.0.1:"), "{last}");
     let outputs = parse_outputs(&gh.output());
     assert_eq!(outputs["job-status"], "FAILED");
     // Only the failing step failed; the steps after it never ran.

@@ -66,7 +66,7 @@ pub async fn put(
         return Ok(());
     }
     let text = resp.text().await.unwrap_or_default();
-    let (code, message) = s3_error(&text)
+    let (code, message) = crate::fetch::s3_error(&text)
         .unwrap_or_else(|| crate::amplify::parse_error(status, None, text.as_bytes()));
     Err(ApiError::Service {
         operation,
@@ -81,16 +81,6 @@ pub async fn put(
                 .into()
         }),
     })
-}
-
-/// The code and message of an S3-style XML error (`<Error><Code>..</Code><Message>..`).
-fn s3_error(body: &str) -> Option<(String, String)> {
-    let element = |name: &str| {
-        let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-        let end = body[start..].find(&format!("</{name}>"))? + start;
-        Some(body[start..end].trim().to_string())
-    };
-    Some((element("Code")?, element("Message").unwrap_or_default()))
 }
 
 /// The zip, read in chunks as the request is sent.
