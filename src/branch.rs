@@ -193,9 +193,17 @@ fn with_quota_hint(e: ApiError) -> ApiError {
     )
 }
 
-/// `https://<displayName>.<defaultDomain>`, from the branch (read here unless given) and the
-/// app. A read that fails (often denied) is one warning, and no URL: never a failed run.
-pub async fn url(client: &Client, known: Option<&Branch>, policy: &Policy) -> Option<String> {
+/// The branch's site and stage, as `branch-url` and GitHub's deployment want them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// `https://<displayName>.<defaultDomain>`.
+    pub url: String,
+    pub stage: String,
+}
+
+/// The branch's site, from the branch (read here unless given) and the app. A read that fails
+/// (often denied) is one warning, and no site: never a failed run.
+pub async fn url(client: &Client, known: Option<&Branch>, policy: &Policy) -> Option<Site> {
     let branch = async {
         match known {
             Some(b) => Ok(b.clone()),
@@ -213,7 +221,10 @@ pub async fn url(client: &Client, known: Option<&Branch>, policy: &Policy) -> Op
             } else {
                 b.display_name
             };
-            Some(format!("https://{name}.{d}"))
+            Some(Site {
+                url: format!("https://{name}.{d}"),
+                stage: b.stage,
+            })
         }
         (Err(e), _) | (_, Err(e)) => {
             tracing::warn!(

@@ -29,6 +29,11 @@ pub struct Context {
     pub job_reason: Option<String>,
     /// On a GitHub `pull_request` event: the pull request's number.
     pub pull_request: Option<u64>,
+    /// On a GitHub pull request event: the head repository, when it is a fork (not the base
+    /// repository). A fork's `pull_request` runs get no secrets and no OIDC token.
+    pub fork: Option<String>,
+    /// The event is `pull_request_target`: the base's workflow, run with its secrets.
+    pub pull_request_target: bool,
     /// What the CI says of one commit: its message and time.
     head_commit: Option<HeadCommit>,
     /// Where `git` may find the checkout.
@@ -64,6 +69,8 @@ impl Context {
                 commit_id: None,
                 job_reason: None,
                 pull_request: None,
+                fork: None,
+                pull_request_target: false,
                 head_commit: None,
                 workdir: std::env::current_dir().ok(),
             }
@@ -152,6 +159,41 @@ fn event_payload(env: &Env) -> Result<Option<Value>, SettingsError> {
     }
 }
 
+/// The payload's `head_commit`: its id, message and time (a push).
+fn head_commit_of(payload: &Value) -> Option<HeadCommit> {
+    let h = payload.get("head_commit")?;
+    let text = |k: &str| h.get(k).and_then(Value::as_str).map(str::to_string);
+    let sourced = |k: &str| {
+        text(k).map(|value| Sourced {
+            value,
+            from: format!("event payload head_commit.{k}"),
+        })
+    };
+    Some(HeadCommit {
+        id: text("id")?,
+        message: sourced("message"),
+        time: sourced("timestamp"),
+    })
+}
+
+/// The head repository of a pull request's payload, when it is not the base repository.
+fn fork_of(payload: &Value) -> Option<String> {
+    let name = |side: &str| {
+        payload
+            .pointer(&format!("/pull_request/{side}/repo/full_name"))
+            .and_then(Value::as_str)
+    };
+    let flagged = payload
+        .pointer("/pull_request/head/repo/fork")
+        .and_then(Value::as_bool)
+        == Some(true);
+    match (name("head"), name("base")) {
+        (Some(head), Some(base)) if !head.eq_ignore_ascii_case(base) => Some(head.to_string()),
+        (Some(head), _) if flagged => Some(head.to_string()),
+        _ => None,
+    }
+}
+
 fn github(env: &Env) -> Result<Context, SettingsError> {
     let event_name = env.get("GITHUB_EVENT_NAME").unwrap_or_default();
     let payload = event_payload(env)?;
@@ -187,23 +229,7 @@ fn github(env: &Env) -> Result<Context, SettingsError> {
         });
     let commit_id = pr_head.or_else(|| sourced("GITHUB_SHA"));
 
-    let head_commit = payload
-        .as_ref()
-        .and_then(|p| p.get("head_commit"))
-        .and_then(|h| {
-            let text = |k: &str| h.get(k).and_then(Value::as_str).map(str::to_string);
-            let sourced = |k: &str| {
-                text(k).map(|value| Sourced {
-                    value,
-                    from: format!("event payload head_commit.{k}"),
-                })
-            };
-            Some(HeadCommit {
-                id: text("id")?,
-                message: sourced("message"),
-                time: sourced("timestamp"),
-            })
-        });
+    let head_commit = payload.as_ref().and_then(head_commit_of);
 
     let job_reason = env.get("GITHUB_RUN_ID").map(|run| {
         format!(
@@ -219,12 +245,15 @@ fn github(env: &Env) -> Result<Context, SettingsError> {
         .filter(|_| is_pr)
         .and_then(|p| p.pointer("/pull_request/number"))
         .and_then(Value::as_u64);
+    let fork = payload.as_ref().filter(|_| is_pr).and_then(fork_of);
     Ok(Context {
         provider: Some("GitHub Actions"),
         branch,
         commit_id,
         job_reason,
         pull_request,
+        fork,
+        pull_request_target: event_name == "pull_request_target",
         head_commit,
         workdir: env
             .get("GITHUB_WORKSPACE")
@@ -474,6 +503,8 @@ fn from_table(ci: &Ci, env: &Env) -> Context {
         commit_id,
         job_reason: first(ci.run).map(|(_, r)| format!("{}: {r}", ci.name)),
         pull_request: None,
+        fork: None,
+        pull_request_target: false,
         head_commit,
         workdir,
     }

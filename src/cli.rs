@@ -186,6 +186,37 @@ pub const SETTINGS: &[Setting] = &[
             "true",
         )
     },
+    Setting {
+        switch: true,
+        ..s(
+            "github-deployment",
+            "AMPLIFY_GITHUB_DEPLOYMENT",
+            "false",
+            "true",
+        )
+    },
+    s(
+        "github-environment",
+        "AMPLIFY_GITHUB_ENVIRONMENT",
+        "pr-<n> or the branch",
+        "preview",
+    ),
+    Setting {
+        switch: true,
+        ..s("github-status", "AMPLIFY_GITHUB_STATUS", "false", "true")
+    },
+    s(
+        "github-status-context",
+        "AMPLIFY_GITHUB_STATUS_CONTEXT",
+        "amplify/<app>/<branch>",
+        "amplify/preview",
+    ),
+    s(
+        "on-missing-credentials",
+        "AMPLIFY_ON_MISSING_CREDENTIALS",
+        "skip-forks",
+        "fail",
+    ),
     s("log-lines", "AMPLIFY_LOG_LINES", "60", "200"),
     s(
         "download-artifacts",

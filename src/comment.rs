@@ -3,40 +3,21 @@
 //! (GitHub Enterprise Server works). A comment that cannot be posted is a warning: the job
 //! has started by then.
 
-use reqwest::Url;
 use serde_json::{Value, json};
 
 use crate::ci;
 use crate::env::{Env, Name, SettingsError, boolean};
-use crate::net::{Http, error_chain};
+use crate::github::GitHub;
+use crate::net::Http;
+use crate::retry::Policy;
 
 pub const PR_COMMENT: Name = Name {
     var: "AMPLIFY_PR_COMMENT",
     input: "pr-comment",
 };
-pub const GITHUB_TOKEN: Name = Name {
-    var: "GITHUB_TOKEN",
-    input: "github-token",
-};
 /// Comments read per page, and pages read at most, looking for ours.
 const PER_PAGE: usize = 100;
 const MAX_PAGES: usize = 10;
-
-/// A token that never prints.
-#[derive(Clone)]
-pub struct Token(String);
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("(redacted)")
-    }
-}
-
-impl Token {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub enum Comment {
@@ -49,11 +30,8 @@ pub enum Comment {
 
 #[derive(Debug, Clone)]
 pub struct CommentSettings {
-    pub api: Url,
-    /// `owner/name`.
-    pub repository: String,
+    pub github: GitHub,
     pub pull_request: u64,
-    pub token: Token,
 }
 
 impl Comment {
@@ -64,43 +42,10 @@ impl Comment {
         let Some(pull_request) = ci.pull_request else {
             return Ok(Comment::NotAPullRequest);
         };
-        let token = env.get(GITHUB_TOKEN.var).ok_or_else(|| {
-            SettingsError::of(
-                GITHUB_TOKEN,
-                None,
-                "pr-comment needs a token that may write to the pull request",
-                "pass github-token (the default, github.token, works) and give the job permissions: pull-requests: write",
-            )
-        })?;
-        let repository = env
-            .get("GITHUB_REPOSITORY")
-            .filter(|r| r.split('/').count() == 2 && !r.starts_with('/') && !r.ends_with('/'))
-            .ok_or_else(|| {
-                SettingsError::new(
-                    "GITHUB_REPOSITORY",
-                    None,
-                    env.get("GITHUB_REPOSITORY"),
-                    "pr-comment needs the repository as owner/name",
-                    "the runner sets it: run pr-comment on GitHub Actions",
-                )
-            })?;
-        let api = env
-            .get("GITHUB_API_URL")
-            .unwrap_or("https://api.github.com");
-        let api = Url::parse(api.trim_end_matches('/')).map_err(|e| {
-            SettingsError::new(
-                "GITHUB_API_URL",
-                None,
-                Some(api),
-                &format!("not a URL ({e})"),
-                "the runner sets it; unset it for github.com",
-            )
-        })?;
+        let github = GitHub::from_env(env, PR_COMMENT, "pull-requests: write")?;
         Ok(Comment::On(CommentSettings {
-            api,
-            repository: repository.to_string(),
+            github,
             pull_request,
-            token: Token(token.to_string()),
         }))
     }
 }
@@ -120,45 +65,47 @@ pub enum Upserted {
 /// Creates the comment, or updates the one that holds `marker`.
 pub async fn upsert(
     http: &Http,
+    policy: &Policy,
     s: &CommentSettings,
     marker: &str,
     body: &str,
 ) -> Result<Upserted, String> {
-    let base = format!(
-        "{}/repos/{}/issues",
-        s.api.as_str().trim_end_matches('/'),
-        s.repository
-    );
-    let existing = find(http, s, &base, marker).await?;
-    let (method, url, done) = match existing {
+    let existing = find(http, policy, s, marker).await?;
+    let (method, path, done) = match existing {
         Some(id) => (
             reqwest::Method::PATCH,
-            format!("{base}/comments/{id}"),
+            format!("/issues/comments/{id}"),
             Upserted::Updated,
         ),
         None => (
             reqwest::Method::POST,
-            format!("{base}/{}/comments", s.pull_request),
+            format!("/issues/{}/comments", s.pull_request),
             Upserted::Created,
         ),
     };
-    send(http, s, method, &url, Some(json!({ "body": body }))).await?;
+    let body = json!({ "body": body });
+    s.github
+        .call(http, policy, method, &path, Some(&body))
+        .await?;
     Ok(done)
 }
 
 /// The id of the comment that holds `marker`, reading at most [`MAX_PAGES`] pages.
 async fn find(
     http: &Http,
+    policy: &Policy,
     s: &CommentSettings,
-    base: &str,
     marker: &str,
 ) -> Result<Option<u64>, String> {
     for page in 1..=MAX_PAGES {
-        let url = format!(
-            "{base}/{}/comments?per_page={PER_PAGE}&page={page}",
+        let path = format!(
+            "/issues/{}/comments?per_page={PER_PAGE}&page={page}",
             s.pull_request
         );
-        let comments = send(http, s, reqwest::Method::GET, &url, None).await?;
+        let comments = s
+            .github
+            .call(http, policy, reqwest::Method::GET, &path, None)
+            .await?;
         let list = comments.as_array().cloned().unwrap_or_default();
         let ours = list.iter().find(|c| {
             c.get("body")
@@ -173,36 +120,4 @@ async fn find(
         }
     }
     Ok(None)
-}
-
-async fn send(
-    http: &Http,
-    s: &CommentSettings,
-    method: reqwest::Method,
-    url: &str,
-    body: Option<Value>,
-) -> Result<Value, String> {
-    let parsed = Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-    let client = http.client_for(&parsed).map_err(|e| e.to_string())?;
-    let mut req = client
-        .request(method.clone(), parsed)
-        .header("authorization", format!("Bearer {}", s.token.expose()))
-        .header("accept", "application/vnd.github+json")
-        .header("x-github-api-version", "2022-11-28");
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let resp = req.send().await.map_err(|e| error_chain(&e))?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    if !status.is_success() {
-        let message = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_default();
-        return Err(format!("{method} {url} answered {status}: {message}"));
-    }
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }

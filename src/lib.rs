@@ -12,9 +12,9 @@
 //! - layer 2: cli, credentials, source
 //! - layer 3: job, amplify
 //! - layer 4: retry, fetch
-//! - layer 5: wait, deploy, branch, supersede, buildlog, artifacts
+//! - layer 5: wait, deploy, branch, supersede, buildlog, artifacts, github
 //! - layer 6: report, follow, busy
-//! - layer 7: comment
+//! - layer 7: comment, github_report
 //! - layer 8: settings, error
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 // At most one error per run, on the way out: its size costs nothing worth boxing for.
@@ -36,6 +36,8 @@ pub mod env;
 pub mod error;
 pub mod fetch;
 pub mod follow;
+pub mod github;
+pub mod github_report;
 pub mod job;
 pub mod net;
 pub mod random;
@@ -246,12 +248,34 @@ fn busy_error(s: &Settings, client: &Client, e: busy::BusyError) -> Error {
 /// checked before anything is sent; outputs are written only for a started job.
 pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
     let (ci, settings) = checked(env)?;
+    if let (true, Some(_)) = (ci.pull_request_target, &ci.fork) {
+        tracing::warn!("{}", github_report::TARGET_WARNING);
+    }
+    let skip_forks = settings.on_missing_credentials == github_report::OnMissing::SkipForks;
+    match run_checked(env, &ci, settings, cancel).await {
+        Err(Error::Credentials(e)) if skip_forks && e.nothing_given() && ci.fork.is_some() => {
+            let fork = ci.fork.as_deref().unwrap_or_default();
+            let notice = github_report::fork_notice(fork);
+            runner::notice("Nothing deployed: a fork's pull request", &notice);
+            Ok(Done::Nothing(notice))
+        }
+        done => done,
+    }
+}
+
+/// [`run`], its settings checked.
+async fn run_checked(
+    env: &Env,
+    ci: &ci::Context,
+    settings: Settings,
+    cancel: &Cancel,
+) -> Result<Done, Error> {
     if settings.mode == Mode::DeleteBranch {
-        let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+        let p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
         return until_cancelled(cancel, "deleting the branch", delete_branch(&p)).await;
     }
     if settings.mode == Mode::Follow {
-        let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+        let p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
         let s = &p.settings;
         let commit = s.job.commit.id.as_ref().map_or("", |c| c.value.as_str());
         let poll = s.wait.as_ref().map_or(wait::MIN_POLL, |w| w.poll_interval);
@@ -268,7 +292,7 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
         return finish(env, p, summary, None, cancel).await;
     }
     let zip = zip_source(&settings, env, cancel).await?;
-    let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+    let p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
     let branch = if p.settings.branch.create {
         let s = &p.settings;
         let ensure = async {
@@ -313,11 +337,18 @@ async fn finish(
         untrusted(&outcome.branch),
         outcome.job_url
     );
-    outcome.branch_url = tokio::select! {
+    let site = tokio::select! {
         biased;
         _ = cancel.cancelled() => None,
-        url = branch::url(&client, branch.as_ref(), &settings.retry) => url,
+        site = branch::url(&client, branch.as_ref(), &settings.retry) => site,
     };
+    outcome.branch_url = site.as_ref().map(|s| s.url.clone());
+    let reporter = settings.github.reporter();
+    if let Some(r) = reporter {
+        let stage = site.as_ref().map(|s| s.stage.as_str());
+        let started = r.started(client.http(), &settings.retry, &outcome, stage);
+        outcome.github_deployment_id = started.await;
+    }
     if let Some(w) = &settings.wait {
         let github = env.get("GITHUB_ACTIONS") == Some("true");
         let plan = wait::plan(&client, &outcome.summary).await;
@@ -335,6 +366,10 @@ async fn finish(
             _ = cancel.cancelled() => tracing::warn!("interrupted: the job's log and artifacts were not read"),
             _ = after_wait(&settings, &client, &mut outcome, github) => {}
         }
+    }
+    if let Some(r) = reporter {
+        let id = outcome.github_deployment_id;
+        r.ended(client.http(), &settings.retry, &outcome, id).await;
     }
     write_outputs(&settings, &outcome)?;
     post_comment(&settings, &client, &outcome).await;
@@ -398,6 +433,9 @@ async fn delete_branch(p: &Prepared) -> Result<Done, Error> {
         Err(branch::DeleteError::NotOurs(e)) => return Err(Error::Settings(e)),
         Err(branch::DeleteError::Api(e)) => return Err(e.into()),
     };
+    if let Some(r) = s.github.reporter() {
+        r.deleted(p.client.http(), &s.retry).await;
+    }
     let done = report::BranchDeleted {
         app_id: s.job.app_id.clone(),
         branch: name.value.clone(),
@@ -427,7 +465,7 @@ async fn post_comment(settings: &Settings, client: &Client, outcome: &Outcome) {
     };
     let marker = comment::marker(&outcome.app_id, &outcome.branch);
     let body = outcome.pr_comment(&marker);
-    match comment::upsert(client.http(), c, &marker, &body).await {
+    match comment::upsert(client.http(), &settings.retry, c, &marker, &body).await {
         Ok(comment::Upserted::Created) => {
             tracing::info!("commented on pull request #{}", c.pull_request)
         }
@@ -455,6 +493,7 @@ fn outcome(settings: &Settings, summary: amplify::JobSummary) -> Outcome {
         branch_url: None,
         waited: None,
         failure_log: None,
+        github_deployment_id: None,
         format: settings.outputs.format,
     }
 }

@@ -29,6 +29,8 @@ pub struct Outcome {
     pub waited: Option<Waited>,
     /// After a wait that ended in a failure: the failing step and its log's last lines.
     pub failure_log: Option<FailureLog>,
+    /// The GitHub deployment made for the job (`github-deployment`).
+    pub github_deployment_id: Option<u64>,
     /// How the result is printed on stdout.
     pub format: OutputFormat,
 }
@@ -165,6 +167,9 @@ impl Outcome {
                 .collect();
             out.push(("step-log-urls", Value::Object(logs).to_string()));
         }
+        if let Some(id) = self.github_deployment_id {
+            out.push(("github-deployment-id", id.to_string()));
+        }
         if let Some(f) = &self.failure_log {
             out.push(("failed-step", f.step.clone()));
             if let Some(url) = &f.log_url {
@@ -257,6 +262,11 @@ impl Outcome {
 
     fn steps(&self) -> &[Step] {
         self.last_seen().map_or(&[], |j| &j.steps)
+    }
+
+    /// After a wait, the job's duration in whole seconds.
+    pub fn duration(&self) -> Option<u64> {
+        self.waited.as_ref().map(|w| self.duration_secs(w))
     }
 
     /// Whole seconds from the job's start to its end (or to now, if it has not ended).
@@ -538,6 +548,9 @@ impl BranchDeleted {
 pub enum Done {
     Job(Box<Outcome>),
     Branch(BranchDeleted),
+    /// Nothing was done, for a reason said in a notice (a fork's pull request without
+    /// credentials).
+    Nothing(String),
 }
 
 impl Done {
@@ -545,20 +558,24 @@ impl Done {
         match self {
             Done::Job(o) => o.stdout(),
             Done::Branch(b) => b.stdout(),
+            // One JSON line, as a start's result is, so `jq -r .jobId` reads null.
+            Done::Nothing(why) => serde_json::json!({ "skipped": true, "reason": why })
+                .to_string()
+                .replace("##[", "##\\u005b"),
         }
     }
 
     pub fn exit_code(&self) -> u8 {
         match self {
             Done::Job(o) => o.exit_code(),
-            Done::Branch(_) => 0,
+            Done::Branch(_) | Done::Nothing(_) => 0,
         }
     }
 
     pub fn failure(&self) -> Option<String> {
         match self {
             Done::Job(o) => o.failure(),
-            Done::Branch(_) => None,
+            Done::Branch(_) | Done::Nothing(_) => None,
         }
     }
 
@@ -566,7 +583,7 @@ impl Done {
     pub fn failure_log(&self) -> Option<&FailureLog> {
         match self {
             Done::Job(o) => o.failure_log(),
-            Done::Branch(_) => None,
+            Done::Branch(_) | Done::Nothing(_) => None,
         }
     }
 }

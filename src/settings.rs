@@ -77,6 +77,10 @@ pub struct Settings {
     pub log_lines: usize,
     /// `download-artifacts`: the folder a waited job's artifacts go to.
     pub artifacts: Option<std::path::PathBuf>,
+    /// `github-deployment`, `github-status`: what is reported to GitHub.
+    pub github: crate::github_report::GitHubReport,
+    /// `on-missing-credentials`: a fork's pull request without credentials is a notice.
+    pub on_missing_credentials: crate::github_report::OnMissing,
 }
 
 /// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
@@ -109,6 +113,8 @@ impl Settings {
         let busy = BusySettings::from_env(env)?;
         let log_lines = crate::buildlog::log_lines(env)?;
         let artifacts = crate::artifacts::folder(env)?;
+        let github = crate::github_report::GitHubReport::from_env(env, ci, &job.branch.value)?;
+        let on_missing_credentials = crate::github_report::OnMissing::from_env(env)?;
         if mode == Mode::Follow && job.commit.id.is_none() {
             return Err(SettingsError::of(
                 COMMIT_ID,
@@ -136,6 +142,8 @@ impl Settings {
             busy,
             log_lines,
             artifacts,
+            github,
+            on_missing_credentials,
         })
     }
 }

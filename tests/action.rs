@@ -180,6 +180,11 @@ const GOOD: &[(&str, &str)] = &[
     ("poll-interval", "10ms"),
     ("cancel-on-timeout", "false"),
     ("cancel-on-abort", "false"),
+    ("github-deployment", "false"),
+    ("github-environment", "preview"),
+    ("github-status", "false"),
+    ("github-status-context", "amplify/preview"),
+    ("on-missing-credentials", "fail"),
     ("log-lines", "20"),
     ("download-artifacts", "artifacts"),
     ("mode", "start"),
@@ -237,10 +242,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let written: Vec<String> = runner.outputs().into_keys().collect();
     let outputs: Vec<String> = names(&action(), "outputs");
     // branch-deleted is a deletion's; failed-step and log-url come only with a failure
-    // (tests/failures.rs writes them).
+    // (tests/failures.rs writes them), github-deployment-id with a GitHub deployment
+    // (tests/github.rs).
     let (deleting, starting): (Vec<String>, Vec<String>) = outputs
         .into_iter()
-        .filter(|o| !["failed-step", "log-url"].contains(&o.as_str()))
+        .filter(|o| !["failed-step", "log-url", "github-deployment-id"].contains(&o.as_str()))
         .partition(|o| o == "branch-deleted");
     assert_eq!(
         sorted(written),
@@ -271,6 +277,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("poll-interval", "0"),
         ("cancel-on-timeout", "1"),
         ("cancel-on-abort", "1"),
+        ("github-deployment", "1"),
+        ("github-environment", "two\nlines"),
+        ("github-status", "1"),
+        ("github-status-context", "two\nlines"),
+        ("on-missing-credentials", "later"),
         ("log-lines", "many"),
         ("download-artifacts", "no/such/folder"),
         ("source", "no-such-folder"),

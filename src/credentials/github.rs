@@ -23,7 +23,7 @@ pub fn provider(env: &Env, ctx: &Ctx) -> Result<Option<Provider>, CredentialsErr
         };
         return Err(CredentialsError::Failed {
             provider: format!("GitHub OIDC (role {role_arn})"),
-            detail: "role-to-assume is set but this job cannot request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)".into(),
+            detail: super::NO_OIDC_TOKEN.into(),
             hint: Some(hint.into()),
         });
     };

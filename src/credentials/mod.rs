@@ -67,7 +67,19 @@ pub enum CredentialsError {
     },
 }
 
+/// Why GitHub OIDC cannot be used: the job may not request a token (as on a fork's pull request).
+pub const NO_OIDC_TOKEN: &str = "role-to-assume is set but this job cannot request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)";
+
 impl CredentialsError {
+    /// No source gave anything: no keys, no token, no profile (as on a fork's pull request,
+    /// which gets no secrets and no OIDC token). Not a source that was set up and failed.
+    pub fn nothing_given(&self) -> bool {
+        match self {
+            CredentialsError::NotFound { .. } => true,
+            CredentialsError::Failed { detail, .. } => detail == NO_OIDC_TOKEN,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             CredentialsError::NotFound { .. } => Some(
