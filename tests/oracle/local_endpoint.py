@@ -156,6 +156,22 @@ def main():
     check("StopJob has a request id", bool(request_id(stopped)))
     check("StopJob answers CANCELLING", stopped["jobSummary"]["status"] == "CANCELLING", stopped["jobSummary"])
 
+    # Branches: CreateBranch's preview members read back, ListBranches paged.
+    made = c.create_branch(appId="d9ab", branchName="pr-1", enableBasicAuth=True,
+                           basicAuthCredentials="dTpw", environmentVariables={"A": "1"},
+                           enableSkewProtection=True, framework="React")
+    read = c.get_branch(appId="d9ab", branchName="pr-1")["branch"]
+    check("CreateBranch's members are read back",
+          read["enableBasicAuth"] and read["environmentVariables"] == {"A": "1"}
+          and read["enableSkewProtection"] and read["framework"] == "React", read)
+    check("CreateBranch has a request id", bool(request_id(made)))
+    for i in range(2, 8):
+        c.create_branch(appId="d9ab", branchName="pr-%d" % i)
+    pages = list(c.get_paginator("list_branches").paginate(appId="d9ab", PaginationConfig={"PageSize": 3}))
+    names = [b["branchName"] for p in pages for b in p["branches"]]
+    check("the ListBranches paginator reads every branch once", sorted(names) == ["pr-%d" % i for i in range(1, 8)], names)
+    check("ListBranches pages of at most 3", [len(p["branches"]) for p in pages] == [3, 3, 1], pages)
+
     # A body over the limit: 413 with a JSON error and a request id, not a reset.
     u = urlparse(ENDPOINT)
     status, headers, body = raw(

@@ -28,6 +28,12 @@ pub struct BranchRecord {
     pub display_name: String,
     pub enable_auto_build: bool,
     pub tags: BTreeMap<String, String>,
+    pub enable_basic_auth: bool,
+    /// base64 of `user:password`, as CreateBranch takes it.
+    pub basic_auth_credentials: Option<String>,
+    pub environment_variables: BTreeMap<String, String>,
+    pub enable_skew_protection: bool,
+    pub framework: String,
     /// While above 0, the branch is being deleted: `GetBranch` says it is gone and
     /// `CreateBranch` refuses it (counting down once per refusal).
     pub deleting: u32,
@@ -43,13 +49,18 @@ impl BranchRecord {
             display_name: display_name(name),
             enable_auto_build: true,
             tags: BTreeMap::new(),
+            enable_basic_auth: false,
+            basic_auth_credentials: None,
+            environment_variables: BTreeMap::new(),
+            enable_skew_protection: false,
+            framework: String::new(),
             deleting: 0,
             create_time: now(),
         }
     }
 
     fn json(&self, region: &str) -> Value {
-        json!({
+        let mut v = json!({
             "branchArn": format!("arn:aws:amplify:{region}:{ACCOUNT}:apps/{}/branches/{}", self.app_id, self.name),
             "branchName": self.name,
             "description": "",
@@ -59,16 +70,21 @@ impl BranchRecord {
             "enableNotification": false,
             "createTime": self.create_time,
             "updateTime": self.create_time,
-            "environmentVariables": {},
+            "environmentVariables": self.environment_variables,
             "enableAutoBuild": self.enable_auto_build,
             "customDomains": [],
-            "framework": "",
+            "framework": self.framework,
             "activeJobId": "",
             "totalNumberOfJobs": "0",
-            "enableBasicAuth": false,
+            "enableBasicAuth": self.enable_basic_auth,
+            "enableSkewProtection": self.enable_skew_protection,
             "ttl": "5",
             "enablePullRequestPreview": false,
-        })
+        });
+        if let Some(c) = &self.basic_auth_credentials {
+            v["basicAuthCredentials"] = json!(c);
+        }
+        v
     }
 }
 
@@ -241,9 +257,122 @@ pub(crate) fn create_branch(app: &str, req: &Request, config: &Config, s: &mut S
         .and_then(Value::as_bool)
         .unwrap_or(true);
     b.tags = tags;
+    if let Err(r) = settings(&body, &mut b) {
+        return r;
+    }
     let resp = Response::json(200, &json!({ "branch": b.json(&config.region) }));
     s.branches.push(b);
     resp
+}
+
+/// The CreateBranch members a preview is made with: basic auth, variables, skew protection,
+/// framework, checked against the model's types and limits.
+fn settings(body: &Value, b: &mut BranchRecord) -> Result<(), Response> {
+    let serialization = |m: &str| {
+        aws_error(
+            400,
+            "SerializationException",
+            &format!("{m} has the wrong type"),
+        )
+    };
+    match body.get("enableBasicAuth") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(on)) => b.enable_basic_auth = *on,
+        Some(_) => return Err(serialization("enableBasicAuth")),
+    }
+    match body.get("basicAuthCredentials") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(c)) if c.chars().count() <= 2000 => {
+            b.basic_auth_credentials = Some(c.clone())
+        }
+        Some(Value::String(_)) => {
+            return Err(constraint(
+                "***",
+                "basicAuthCredentials",
+                "Member must have length less than or equal to 2000",
+            ));
+        }
+        Some(_) => return Err(serialization("basicAuthCredentials")),
+    }
+    match body.get("environmentVariables") {
+        None | Some(Value::Null) => {}
+        Some(v) => {
+            let vars: BTreeMap<String, String> = serde_json::from_value(v.clone())
+                .map_err(|_| serialization("environmentVariables"))?;
+            if let Some((k, _)) = vars
+                .iter()
+                .find(|(k, v)| k.chars().count() > 255 || v.chars().count() > 5500)
+            {
+                return Err(constraint(
+                    k,
+                    "environmentVariables",
+                    "Member must have length less than or equal to 255 (key) and 5500 (value)",
+                ));
+            }
+            b.environment_variables = vars;
+        }
+    }
+    match body.get("enableSkewProtection") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(on)) => b.enable_skew_protection = *on,
+        Some(_) => return Err(serialization("enableSkewProtection")),
+    }
+    match body.get("framework") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(f)) if f.chars().count() <= 255 => b.framework = f.clone(),
+        Some(Value::String(f)) => {
+            return Err(constraint(
+                f,
+                "framework",
+                "Member must have length less than or equal to 255",
+            ));
+        }
+        Some(_) => return Err(serialization("framework")),
+    }
+    Ok(())
+}
+
+/// `GET /apps/{appId}/branches`: the app's branches (created or seeded), paged as the model says.
+pub(crate) fn list_branches(app: &str, req: &Request, config: &Config, s: &State) -> Response {
+    let (mut max, mut start) = (50usize, 0usize);
+    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = crate::sigv4::percent_decode(v);
+        match k {
+            "maxResults" => match v.parse::<usize>() {
+                Ok(0) => max = 50,
+                Ok(n) if n <= 50 => max = n,
+                _ => {
+                    return constraint(
+                        &v,
+                        "maxResults",
+                        "Member must have value less than or equal to 50",
+                    );
+                }
+            },
+            "nextToken" => match v.strip_prefix("branches-").and_then(|n| n.parse().ok()) {
+                Some(n) => start = n,
+                None => return bad_request(format!("Invalid nextToken: {v}")),
+            },
+            _ => {}
+        }
+    }
+    let all: Vec<&BranchRecord> = s
+        .branches
+        .iter()
+        .filter(|b| b.app_id == app && b.deleting == 0)
+        .collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|b| b.json(&config.region))
+        .collect();
+    let mut out = json!({ "branches": page });
+    if start + max < all.len() {
+        out["nextToken"] = json!(format!("branches-{}", start + max));
+    }
+    Response::json(200, &out)
 }
 
 pub(crate) fn delete_branch(app: &str, branch: &str, config: &Config, s: &mut State) -> Response {

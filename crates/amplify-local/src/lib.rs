@@ -59,6 +59,7 @@ pub enum Op {
     Artifact,
     GetApp,
     GetBranch,
+    ListBranches,
     CreateBranch,
     DeleteBranch,
 }
@@ -264,6 +265,8 @@ pub(crate) struct State {
     pub(crate) presigned: HashMap<String, presign::Grant>,
     pub(crate) uploads: Vec<Upload>,
     pub(crate) branches: Vec<BranchRecord>,
+    /// Branches added when a request of the operation arrives (see `Server::seed_branch_on`).
+    branch_hooks: Vec<(Op, BranchRecord)>,
     /// Jobs "the webhook" starts: app, branch, commit, and how many more `ListJobs` calls of
     /// the branch pass before the job appears.
     webhooks: Vec<(String, String, String, u32)>,
@@ -370,6 +373,12 @@ impl Server {
             j.commit_id = commit.into();
         }
         id
+    }
+
+    /// Adds `branch` when the next `op` request arrives, before it is answered: another run's
+    /// branch, made in the moment between this run's look and its own create.
+    pub fn seed_branch_on(&self, op: Op, branch: BranchRecord) {
+        self.state.lock().unwrap().branch_hooks.push((op, branch));
     }
 
     /// Add a branch, e.g. one with a stage to delete or keep.
@@ -668,6 +677,11 @@ fn decide(
         Ok(r) => r,
         Err(resp) => return Action::Respond(resp),
     };
+    let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut s.branch_hooks)
+        .into_iter()
+        .partition(|(o, _)| *o == op);
+    s.branch_hooks = later;
+    s.branches.extend(due.into_iter().map(|(_, b)| b));
     if op == Op::StartJob && !take_token(config, s) {
         return Action::Respond(aws_error(429, "LimitExceededException", "Rate exceeded"));
     }
@@ -750,6 +764,9 @@ fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
         ("GET", ["apps", app]) => return Ok((Op::GetApp, vec![app.to_string()])),
         ("POST", ["apps", app, "branches"]) => {
             return Ok((Op::CreateBranch, vec![app.to_string()]));
+        }
+        ("GET", ["apps", app, "branches"]) => {
+            return Ok((Op::ListBranches, vec![app.to_string()]));
         }
         ("GET", ["apps", _, "branches", _]) => Op::GetBranch,
         ("DELETE", ["apps", _, "branches", _]) => Op::DeleteBranch,
@@ -839,13 +856,14 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
         Op::GetArtifactUrl => return artifacts::get_url(&params[0], config, s),
         _ => {}
     }
-    if matches!(op, Op::GetApp | Op::CreateBranch) {
+    if matches!(op, Op::GetApp | Op::CreateBranch | Op::ListBranches) {
         let app = &params[0];
         if let Err(resp) = validate_app(app, config) {
             return resp;
         }
         return match op {
             Op::GetApp => branches::get_app(app, config),
+            Op::ListBranches => branches::list_branches(app, req, config, s),
             _ => branches::create_branch(app, req, config, s),
         };
     }
@@ -863,7 +881,7 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
     match op {
         Op::GetBranch => branches::get_branch(app, branch, config, s),
         Op::DeleteBranch => branches::delete_branch(app, branch, config, s),
-        Op::GetApp | Op::CreateBranch => unreachable!("answered above"),
+        Op::GetApp | Op::CreateBranch | Op::ListBranches => unreachable!("answered above"),
         Op::StartJob => jobs::start_job(app, branch, req, config, s),
         Op::CreateDeployment => deployments::create(app, branch, req, config, s),
         Op::StartDeployment => deployments::start(app, branch, req, config, s),
