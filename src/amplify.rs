@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credentials::Resolved;
+use crate::env::Secret;
 use crate::net::{Http, TlsError, error_chain, host_header};
 use crate::signing::sigv4_headers;
 
@@ -101,6 +102,9 @@ pub struct Branch {
     pub display_name: String,
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,
+    /// Epoch seconds; which of two same-named branches in two apps is older.
+    #[serde(default)]
+    pub create_time: Option<f64>,
 }
 
 /// The `CreateBranch` body: what a preview branch is created with.
@@ -115,6 +119,18 @@ pub struct CreateBranchBody {
     pub display_name: Option<String>,
     pub enable_auto_build: bool,
     pub tags: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_basic_auth: Option<bool>,
+    /// base64 of `user:password`: a secret, never logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic_auth_credentials: Option<Secret<String>>,
+    /// Values are secrets as much as settings: never logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_variables: Option<std::collections::BTreeMap<String, Secret<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_skew_protection: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
 }
 
 /// One of a job's artifacts, as `ListArtifacts` names it. The file name is AWS's: untrusted.
@@ -314,6 +330,80 @@ impl Client {
             .call("StartDeployment", reqwest::Method::POST, &path, body)
             .await?;
         parse_job_summary_result("StartDeployment", &raw)
+    }
+
+    /// The same client for another app of the same account and region.
+    pub fn for_app(&self, app_id: &str) -> Client {
+        Client {
+            clock_offset: std::sync::atomic::AtomicI64::new(self.clock_offset()),
+            http: self.http.clone(),
+            endpoint: self.endpoint.clone(),
+            credentials: self.credentials.clone(),
+            target: Target {
+                app_id: app_id.to_string(),
+                ..self.target.clone()
+            },
+        }
+    }
+
+    /// `GET /apps/{appId}/branches/{name}`: another branch's environment variables (names and
+    /// values, which are never logged).
+    pub async fn branch_variables(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+        let path = format!(
+            "/apps/{}/branches/{}",
+            encode_label(&self.target.app_id),
+            encode_label(name)
+        );
+        let raw = self
+            .call("GetBranch", reqwest::Method::GET, &path, Vec::new())
+            .await?;
+        let v: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+            operation: "GetBranch",
+            detail: format!("{e}"),
+        })?;
+        Ok(v.pointer("/branch/environmentVariables")
+            .and_then(|e| serde_json::from_value(e.clone()).ok())
+            .unwrap_or_default())
+    }
+
+    /// `GET /apps/{appId}/branches`: one page of the app's branch names, and the next token.
+    pub async fn list_branches_page(
+        &self,
+        next_token: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), ApiError> {
+        let mut path = format!(
+            "/apps/{}/branches?maxResults=50",
+            encode_label(&self.target.app_id)
+        );
+        if let Some(t) = next_token {
+            path.push_str(&format!("&nextToken={}", encode_label(t)));
+        }
+        let raw = self
+            .call("ListBranches", reqwest::Method::GET, &path, Vec::new())
+            .await?;
+        let v: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+            operation: "ListBranches",
+            detail: format!("{e}"),
+        })?;
+        let names = v
+            .get("branches")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::Malformed {
+                operation: "ListBranches",
+                detail: "no branches".into(),
+            })?
+            .iter()
+            .filter_map(|b| b.get("branchName")?.as_str().map(str::to_string))
+            .collect();
+        let next = v
+            .get("nextToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        Ok((names, next))
     }
 
     /// `GET /apps/{appId}/branches/{branchName}`.

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::amplify::{ApiError, Branch, Client, CreateBranchBody};
-use crate::env::{Env, Name, SettingsError, boolean};
+use crate::env::{Env, Name, Secret, SettingsError, boolean};
+use crate::preview::PreviewSettings;
 use crate::retry::{Backoff, Policy, RetryError, is_quota, repeatable};
 use crate::runner::untrusted;
 
@@ -39,6 +40,8 @@ pub struct BranchSettings {
     pub stage: Option<String>,
     /// `delete-branch` may delete a branch that is not a preview.
     pub allow_delete_any: bool,
+    /// What a created branch gets besides its stage.
+    pub preview: PreviewSettings,
 }
 
 impl BranchSettings {
@@ -65,6 +68,7 @@ impl BranchSettings {
                 env.get(ALLOW_DELETE_ANY_BRANCH.var),
                 ALLOW_DELETE_ANY_BRANCH,
             )?,
+            preview: PreviewSettings::from_env(env)?,
         })
     }
 }
@@ -84,16 +88,87 @@ pub async fn ensure(
         Err(e) if not_found(&e) => {}
         found => return found,
     }
+    create(client, s, policy).await
+}
+
+/// The branch, found: `NotFoundException` is `None`, not an error.
+pub async fn find(client: &Client, policy: &Policy) -> Result<Option<Branch>, RetryError> {
+    match repeatable(policy, async || client.get_branch().await).await {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The body a preview branch is created with: its stage, a host name that resolves, auto-build
+/// off, our tag, and the preview's settings (variables inherited first, then set).
+async fn body(
+    client: &Client,
+    s: &BranchSettings,
+    policy: &Policy,
+) -> Result<CreateBranchBody, RetryError> {
     let branch = &client.target().branch;
-    tracing::info!("branch {} does not exist: creating it", untrusted(branch));
-    let body = CreateBranchBody {
+    let p = &s.preview;
+    let mut vars: BTreeMap<String, Secret<String>> = BTreeMap::new();
+    if let Some(from) = &p.inherit_env_from {
+        let inherited = repeatable(policy, async || client.branch_variables(from).await).await?;
+        tracing::info!(
+            "variables from branch {}: {}",
+            untrusted(from),
+            keys(inherited.keys())
+        );
+        vars.extend(inherited.into_iter().map(|(k, v)| (k, Secret(v))));
+    }
+    if !p.variables.is_empty() {
+        tracing::info!(
+            "variables from environment-variables: {}",
+            keys(p.variables.iter().map(|(k, _)| k))
+        );
+    }
+    vars.extend(p.variables.iter().cloned());
+    if p.basic_auth.is_some() {
+        tracing::info!("the branch gets basic auth (preview-basic-auth)");
+    }
+    Ok(CreateBranchBody {
         branch_name: branch.clone(),
         stage: s.stage.clone(),
         display_name: Some(host_label(branch)),
         // This tool starts the builds: a webhook build on top would build each push twice.
         enable_auto_build: false,
         tags: BTreeMap::from([(CREATED_BY.0.to_string(), CREATED_BY.1.to_string())]),
-    };
+        enable_basic_auth: p.basic_auth.is_some().then_some(true),
+        basic_auth_credentials: p.basic_auth_credentials(),
+        environment_variables: (!vars.is_empty()).then_some(vars),
+        enable_skew_protection: p.skew_protection,
+        framework: p.framework.clone(),
+    })
+}
+
+/// Variable names for the log (never their values).
+fn keys<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        untrusted(&names.join(", "))
+    }
+}
+
+/// Creates the branch (no look first). Two runs creating it at once both succeed ("already
+/// exists" is success), a branch still being deleted is waited for, and the app's branch quota
+/// is an error that [`is_quota_error`] recognises.
+pub async fn create(
+    client: &Client,
+    s: &BranchSettings,
+    policy: &Policy,
+) -> Result<Branch, RetryError> {
+    let branch = &client.target().branch;
+    tracing::info!(
+        "branch {} does not exist in app {}: creating it",
+        untrusted(branch),
+        client.target().app_id
+    );
+    let body = body(client, s, policy).await?;
     let mut deleting = Backoff::new(policy);
     loop {
         match repeatable(policy, async || client.create_branch(&body).await).await {
@@ -182,6 +257,11 @@ fn message_has(e: &ApiError, text: &str) -> bool {
 /// The app's branch quota: AWS answers 400 `BadRequestException` "Failed to create branch. You
 /// have reached the maximum number of branches in this app." (aws/karpenter-provider-aws
 /// #9122); a `LimitExceededException` about branches is read the same.
+/// The app's 50-branch quota refused a create.
+pub fn is_quota_error(e: &RetryError) -> bool {
+    matches!(e, RetryError::Api(e) if quota(e))
+}
+
 fn quota(e: &ApiError) -> bool {
     matches!(e, ApiError::Service { code, message, .. }
         if matches!(code.as_str(), "LimitExceededException" | "BadRequestException") && is_quota(message))

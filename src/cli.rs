@@ -186,6 +186,31 @@ pub const SETTINGS: &[Setting] = &[
             "true",
         )
     },
+    s(
+        "preview-basic-auth",
+        "AMPLIFY_PREVIEW_BASIC_AUTH",
+        "none",
+        "user:password",
+    ),
+    s(
+        "inherit-env-from",
+        "AMPLIFY_INHERIT_ENV_FROM",
+        "none",
+        "main",
+    ),
+    s(
+        "environment-variables",
+        "AMPLIFY_ENVIRONMENT_VARIABLES",
+        "none",
+        "API_URL=https://...",
+    ),
+    s(
+        "skew-protection",
+        "AMPLIFY_SKEW_PROTECTION",
+        "not sent",
+        "true",
+    ),
+    s("framework", "AMPLIFY_FRAMEWORK", "not sent", "React"),
     Setting {
         switch: true,
         ..s(

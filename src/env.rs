@@ -314,3 +314,20 @@ mod tests {
         assert_eq!(show(&"x".repeat(100)).chars().count(), 80 + 3);
     }
 }
+
+/// A value that must never be printed: its `Debug` says `(redacted)`, so `{:?}` of anything that
+/// holds one is safe; it serializes as the value itself, for the request that needs it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(pub T);
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}

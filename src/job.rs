@@ -86,7 +86,11 @@ pub struct Commit {
 
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// The app the job is for: the first of `apps` until the branch is found in another.
     pub app_id: String,
+    /// Every app `app-id` lists, in order (one, usually): previews spread over several apps
+    /// past the 50-branch limit of one.
+    pub apps: Vec<String>,
     pub region: String,
     pub endpoint: Url,
     pub branch: Sourced<String>,
@@ -112,7 +116,8 @@ impl Job {
                 "check the variable names",
             )
         })?;
-        let app_id = app_id(raw.amplify_app_id.as_deref())?;
+        let apps = app_ids(raw.amplify_app_id.as_deref())?;
+        let app_id = apps[0].clone();
         let source = Source::from_env(env)?;
         let job_type = job_type(raw.amplify_job_type.as_deref(), source.is_some())?;
         let job_id = job_id(raw.amplify_job_id.clone(), job_type)?;
@@ -124,6 +129,7 @@ impl Job {
         let commit = commit(&raw, ci, job_type, &mut warnings)?;
         Ok(Job {
             app_id,
+            apps,
             region,
             endpoint,
             branch,
@@ -137,22 +143,59 @@ impl Job {
     }
 }
 
-fn app_id(value: Option<&str>) -> Result<String, SettingsError> {
-    match value {
-        None => Err(SettingsError::of(
+/// One app id, or several separated by commas or new lines, each checked, none twice.
+fn app_ids(value: Option<&str>) -> Result<Vec<String>, SettingsError> {
+    let Some(v) = value else {
+        return Err(SettingsError::of(
             APP_ID,
             None,
             "it is required",
             "set it to the app's ID, e.g. d1a2b3c4d5e6f7 (Amplify console > App settings > General)",
-        )),
-        Some(id) if !valid_app_id(id) => Err(SettingsError::of(
+        ));
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for id in v
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        if !valid_app_id(id) {
+            // One id: the message it always had; a list: which of them.
+            let (problem, fix) = if v.contains([',', '\n']) {
+                (
+                    format!(
+                        "{id:?} is not an app ID: \"d\" then lower-case letters and digits, 2 to 20 characters"
+                    ),
+                    "copy the app IDs from the Amplify console (App settings > General), separated by commas",
+                )
+            } else {
+                (
+                    "an app ID is \"d\" then lower-case letters and digits, 2 to 20 characters"
+                        .to_string(),
+                    "copy the app ID from the Amplify console (App settings > General)",
+                )
+            };
+            return Err(SettingsError::of(APP_ID, value, &problem, fix));
+        }
+        if ids.iter().any(|i| i == id) {
+            return Err(SettingsError::of(
+                APP_ID,
+                value,
+                &format!("{id} is listed twice"),
+                "list each app once",
+            ));
+        }
+        ids.push(id.to_string());
+    }
+    if ids.is_empty() {
+        return Err(SettingsError::of(
             APP_ID,
             value,
-            "an app ID is \"d\" then lower-case letters and digits, 2 to 20 characters",
-            "copy the app ID from the Amplify console (App settings > General)",
-        )),
-        Some(id) => Ok(id.to_string()),
+            "it names no app",
+            "set it to the app's ID, e.g. d1a2b3c4d5e6f7",
+        ));
     }
+    Ok(ids)
 }
 
 /// The job type; a source (folder, zip or URL) means MANUAL, and MANUAL needs one.

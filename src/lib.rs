@@ -9,11 +9,11 @@
 //! checks it), and this crate root composes them all.
 //! - layer 0: env, runner, signing, random, cancel, schedule
 //! - layer 1: net, ci, archive
-//! - layer 2: cli, credentials, source
+//! - layer 2: cli, credentials, source, preview
 //! - layer 3: job, amplify
 //! - layer 4: retry, fetch
 //! - layer 5: wait, deploy, branch, supersede, buildlog, artifacts, github
-//! - layer 6: report, follow, busy
+//! - layer 6: report, follow, busy, apps
 //! - layer 7: comment, github_report
 //! - layer 8: settings, error
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -21,6 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod amplify;
+pub mod apps;
 pub mod archive;
 pub mod artifacts;
 pub mod branch;
@@ -40,6 +41,7 @@ pub mod github;
 pub mod github_report;
 pub mod job;
 pub mod net;
+pub mod preview;
 pub mod random;
 pub mod report;
 pub mod retry;
@@ -77,8 +79,13 @@ fn checked(env: &Env) -> Result<(ci::Context, Settings), Error> {
 
 async fn connect(env: &Env, ci: &ci::Context, settings: Settings) -> Result<Prepared, Error> {
     // Secrets first: on GitHub they are masked before anything else is printed.
-    if let (Some(token), Some("true")) = (env.get("GITHUB_TOKEN"), env.get("GITHUB_ACTIONS")) {
-        runner::mask(token);
+    if env.get("GITHUB_ACTIONS") == Some("true") {
+        if let Some(token) = env.get("GITHUB_TOKEN") {
+            runner::mask(token);
+        }
+        for secret in settings.branch.preview.secrets() {
+            runner::mask(&secret);
+        }
     }
     let http = net::Http::new(settings.request_timeout, settings.tls.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
@@ -123,6 +130,39 @@ pub async fn dry_run(env: &Env, cancel: &Cancel) -> Result<String, Error> {
 }
 
 const PREPARING: &str = "resolving settings and credentials";
+const FINDING: &str = "finding or creating the branch";
+
+/// The branch's app and, when it was read or made, the branch. With one app: `create-branch`
+/// as ever. With several (`apps`), the app that has the branch, or with `create`, the one it is
+/// made in, becomes the client's and the job's; a branch in none stays with the first app.
+async fn choose_app(p: &mut Prepared, create: bool) -> Result<Option<amplify::Branch>, Error> {
+    let (apps, policy) = (p.settings.job.apps.clone(), p.settings.retry);
+    if apps.len() == 1 {
+        if !create {
+            return Ok(None);
+        }
+        return Ok(Some(
+            branch::ensure(&p.client, &p.settings.branch, &policy).await?,
+        ));
+    }
+    let found = if create {
+        Some(apps::ensure(&p.client, &apps, &p.settings.branch, &policy).await?)
+    } else {
+        apps::locate(&p.client, &apps, &policy).await?
+    };
+    let Some((app, branch)) = found else {
+        tracing::info!(
+            "branch {} is in none of the apps {}: using {}",
+            untrusted(&p.settings.job.branch.value),
+            apps.join(", "),
+            apps[0]
+        );
+        return Ok(None);
+    };
+    p.client = p.client.for_app(&app);
+    p.settings.job.app_id = app;
+    Ok(Some(branch))
+}
 
 /// `work`, unless a signal comes first: then the run ends with 130 or 143, having started
 /// nothing.
@@ -271,11 +311,13 @@ async fn run_checked(
     cancel: &Cancel,
 ) -> Result<Done, Error> {
     if settings.mode == Mode::DeleteBranch {
-        let p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
+        let mut p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
+        until_cancelled(cancel, FINDING, choose_app(&mut p, false)).await?;
         return until_cancelled(cancel, "deleting the branch", delete_branch(&p)).await;
     }
     if settings.mode == Mode::Follow {
-        let p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
+        let mut p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
+        until_cancelled(cancel, FINDING, choose_app(&mut p, false)).await?;
         let s = &p.settings;
         let commit = s.job.commit.id.as_ref().map_or("", |c| c.value.as_str());
         let poll = s.wait.as_ref().map_or(wait::MIN_POLL, |w| w.poll_interval);
@@ -292,18 +334,9 @@ async fn run_checked(
         return finish(env, p, summary, None, cancel).await;
     }
     let zip = zip_source(&settings, env, cancel).await?;
-    let p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
-    let branch = if p.settings.branch.create {
-        let s = &p.settings;
-        let ensure = async {
-            branch::ensure(&p.client, &s.branch, &s.retry)
-                .await
-                .map_err(Error::from)
-        };
-        Some(until_cancelled(cancel, "creating the branch", ensure).await?)
-    } else {
-        None
-    };
+    let mut p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
+    let create = p.settings.branch.create;
+    let branch = until_cancelled(cancel, FINDING, choose_app(&mut p, create)).await?;
     let summary = match start(&p, zip.as_ref(), cancel).await? {
         busy::Started::Started(job) | busy::Started::Adopted(job) => job,
     };

@@ -176,6 +176,7 @@ impl Outcome {
                 out.push(("log-url", url.clone()));
             }
         }
+        out.push(("app-id", self.app_id.clone()));
         out
     }
 
@@ -527,7 +528,10 @@ pub struct BranchDeleted {
 
 impl BranchDeleted {
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
-        vec![("branch-deleted", self.deleted.to_string())]
+        vec![
+            ("branch-deleted", self.deleted.to_string()),
+            ("app-id", self.app_id.clone()),
+        ]
     }
 
     pub fn stdout(&self) -> String {
@@ -538,7 +542,12 @@ impl BranchDeleted {
             .to_string()
             .replace("##[", "##\\u005b"),
             OutputFormat::Dotenv => dotenv(&self.outputs()).trim_end().to_string(),
-            OutputFormat::Text => format!("branch-deleted: {}", self.deleted),
+            OutputFormat::Text => self
+                .outputs()
+                .iter()
+                .map(|(n, v)| format!("{n}: {}", untrusted(v)))
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 }

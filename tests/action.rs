@@ -180,6 +180,11 @@ const GOOD: &[(&str, &str)] = &[
     ("poll-interval", "10ms"),
     ("cancel-on-timeout", "false"),
     ("cancel-on-abort", "false"),
+    ("preview-basic-auth", "reviewer:input-secret"),
+    ("inherit-env-from", "main"),
+    ("environment-variables", "API_URL=https://api.example.com"),
+    ("skew-protection", "true"),
+    ("framework", "React"),
     ("github-deployment", "false"),
     ("github-environment", "preview"),
     ("github-status", "false"),
@@ -277,6 +282,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("poll-interval", "0"),
         ("cancel-on-timeout", "1"),
         ("cancel-on-abort", "1"),
+        ("preview-basic-auth", "no-colon"),
+        ("inherit-env-from", "two\nlines"),
+        ("environment-variables", "1BAD=x"),
+        ("skew-protection", "maybe"),
+        ("framework", "two\nlines"),
         ("github-deployment", "1"),
         ("github-environment", "two\nlines"),
         ("github-status", "1"),
@@ -325,7 +335,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let run = runner.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let written: Vec<String> = runner.outputs().into_keys().collect();
-    assert_eq!(written, deleting);
+    assert_eq!(
+        written,
+        sorted(deleting.into_iter().chain(["app-id".to_string()]).collect()),
+        "a deletion's output, and the app it used"
+    );
 
     // The source input deploys the folder it names, relative to the workspace.
     let runner = container_env(

@@ -160,7 +160,8 @@ fn outputs_outside_github_as_a_dotenv_file_and_in_each_stdout_format() {
          AMPLIFY_JOB_STATUS=PENDING\n\
          AMPLIFY_JOB_URL=https://us-east-1.console.aws.amazon.com/amplify/apps/d1a2b3c4d5e6f7/branches/from-env/deployments/1\n\
          AMPLIFY_COMMIT_ID=abc\n\
-         AMPLIFY_BRANCH_URL=https://from-env.d1a2b3c4d5e6f7.amplifyapp.com\n";
+         AMPLIFY_BRANCH_URL=https://from-env.d1a2b3c4d5e6f7.amplifyapp.com\n\
+         AMPLIFY_APP_ID=d1a2b3c4d5e6f7\n";
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         expected,

@@ -56,7 +56,8 @@ fn push_starts_a_release_of_the_pushed_commit_and_writes_outputs() {
     assert_eq!(outputs["job-status"], "PENDING");
     assert_eq!(outputs["job-url"], url);
     assert_eq!(outputs["commit-id"], SHA);
-    assert_eq!(outputs.len(), 7, "{outputs:?}");
+    assert_eq!(outputs["app-id"], "d1a2b3c4d5e6f7");
+    assert_eq!(outputs.len(), 8, "{outputs:?}");
 
     let stdout: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(stdout["jobId"], "1");
@@ -305,7 +306,8 @@ fn untrusted_commit_text_cannot_issue_workflow_commands_or_forge_outputs() {
     assert_eq!(body(&server, 0)["commitMessage"], evil, "sent as is");
     let outputs = parse_outputs(&gh.output());
     assert_eq!(outputs["job-id"], "1");
-    assert_eq!(outputs.len(), 7, "{outputs:?}");
+    assert_eq!(outputs["app-id"], "d1a2b3c4d5e6f7");
+    assert_eq!(outputs.len(), 8, "{outputs:?}");
     let own_mask = format!("::add-mask::{}", amplify_local::DEMO_SECRET_ACCESS_KEY);
     for line in run.stdout.lines().chain(run.stderr.lines()) {
         assert!(
