@@ -1,4 +1,5 @@
-//! SIGINT and SIGTERM for the whole run, also as PID 1 of a container.
+//! SIGINT and SIGTERM for the whole run, also as PID 1 of a container; on Windows, Ctrl-C (as
+//! SIGINT: 130) and Ctrl-Break, closing the console and shutdown (as SIGTERM: 143).
 //!
 //! The kernel applies no default action to a signal sent to PID 1, so a process that installs
 //! no handler ignores it. `main` installs the handlers first, before anything else, and every
@@ -26,16 +27,11 @@ impl Cancel {
     /// Installs the SIGINT and SIGTERM handlers; call it inside the runtime, which must be
     /// driven afterwards for them to be seen.
     pub fn listen() -> Cancel {
-        use tokio::signal::unix::{SignalKind, signal};
         let (tx, rx) = watch::channel(0u8);
-        let mut int = signal(SignalKind::interrupt()).ok();
-        let mut term = signal(SignalKind::terminate()).ok();
+        let mut signals = Signals::new();
         tokio::spawn(async move {
             loop {
-                let code = tokio::select! {
-                    _ = recv(&mut int) => SIGINT_EXIT,
-                    _ = recv(&mut term) => SIGTERM_EXIT,
-                };
+                let code = signals.next().await;
                 if *tx.borrow() != 0 {
                     tracing::warn!("a second signal: exiting now");
                     remove_registered();
@@ -109,10 +105,69 @@ pub fn signal_name(code: u8) -> &'static str {
     }
 }
 
-async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
-    match s {
-        Some(s) => {
-            s.recv().await;
+/// The signals that stop a run, as the platform delivers them.
+#[cfg(unix)]
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// The exit code of the next signal.
+    async fn next(&mut self) -> u8 {
+        tokio::select! {
+            _ = recv(self.int.as_mut().map(|s| s.recv())) => SIGINT_EXIT,
+            _ = recv(self.term.as_mut().map(|s| s.recv())) => SIGTERM_EXIT,
+        }
+    }
+}
+
+/// Ctrl-C is a run's SIGINT; Ctrl-Break, closing the console and shutdown its SIGTERM (the
+/// runner and `taskkill` send these).
+#[cfg(windows)]
+struct Signals {
+    c: Option<tokio::signal::windows::CtrlC>,
+    brk: Option<tokio::signal::windows::CtrlBreak>,
+    close: Option<tokio::signal::windows::CtrlClose>,
+    shutdown: Option<tokio::signal::windows::CtrlShutdown>,
+}
+
+#[cfg(windows)]
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::windows as w;
+        Signals {
+            c: w::ctrl_c().ok(),
+            brk: w::ctrl_break().ok(),
+            close: w::ctrl_close().ok(),
+            shutdown: w::ctrl_shutdown().ok(),
+        }
+    }
+
+    async fn next(&mut self) -> u8 {
+        tokio::select! {
+            _ = recv(self.c.as_mut().map(|s| s.recv())) => SIGINT_EXIT,
+            _ = recv(self.brk.as_mut().map(|s| s.recv())) => SIGTERM_EXIT,
+            _ = recv(self.close.as_mut().map(|s| s.recv())) => SIGTERM_EXIT,
+            _ = recv(self.shutdown.as_mut().map(|s| s.recv())) => SIGTERM_EXIT,
+        }
+    }
+}
+
+/// A listener's next signal; never, for one that could not be set up.
+async fn recv(next: Option<impl std::future::Future<Output = Option<()>>>) {
+    match next {
+        Some(f) => {
+            f.await;
         }
         None => std::future::pending().await,
     }

@@ -394,10 +394,16 @@ async fn finish(
             }
         }
         // The job has ended: a signal now only cuts the log and the artifacts short.
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => tracing::warn!("interrupted: the job's log and artifacts were not read"),
-            _ = after_wait(&settings, &client, &mut outcome, github) => {}
+        let ended = matches!(
+            outcome.waited.as_ref().map(|w| &w.ending),
+            Some(wait::Ending::Ended(_))
+        );
+        if ended {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => tracing::warn!("interrupted: the job's log and artifacts were not read"),
+                _ = after_wait(&settings, &client, &mut outcome, github) => {}
+            }
         }
     }
     if let Some(r) = reporter {
