@@ -14,45 +14,9 @@ use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn tool(program: &str, args: &[&str]) -> (bool, String) {
-    let out = if program == "python3" {
-        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-        python(&args, Path::new(ROOT))
-    } else {
-        need_tool(program, "PyPI (tests/requirements.txt)");
-        Command::new(program)
-            .args(args)
-            .current_dir(ROOT)
-            .output()
-            .unwrap_or_else(|e| panic!("{program} runs: {e}"))
-    };
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 /// action.yml as JSON, read by a YAML library (ruamel, which check-jsonschema brings).
 fn action() -> Value {
     yaml("action.yml")
-}
-
-/// A YAML file (relative to the project, or absolute) as JSON.
-fn yaml(path: &str) -> Value {
-    let (ok, text) = tool(
-        "python3",
-        &[
-            "-c",
-            "import json,sys; from ruamel.yaml import YAML; print(json.dumps(YAML(typ='safe').load(open(sys.argv[1]))))",
-            path,
-        ],
-    );
-    assert!(ok, "{text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 #[test]

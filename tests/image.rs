@@ -283,3 +283,112 @@ fn the_image_builds_from_scratch_and_runs() {
         "one quick check after the signal"
     );
 }
+
+/// amplify-local's image: built from its Dockerfile, a few MB, answering the AWS CLI, and
+/// stopping at once on SIGTERM as PID 1 (as `docker stop` and a `services:` container need).
+#[test]
+fn the_amplify_local_image_answers_the_aws_cli_and_stops_on_sigterm() {
+    if !need_root("building and running amplify-local's image") {
+        return;
+    }
+    for tool in ["buildah", "podman", "runc"] {
+        need_tool(tool, &format!("the Debian package {tool}"));
+    }
+    let local = Path::new(ROOT).join("target/x86_64-unknown-linux-musl/release/amplify-local");
+    assert!(
+        local.exists(),
+        "{} is missing: run scripts/test, which builds it (cargo build --release --target x86_64-unknown-linux-musl -p amplify-local)",
+        local.display()
+    );
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ctx.path().join("dist/amd64")).unwrap();
+    std::fs::copy(&local, ctx.path().join("dist/amd64/amplify-local")).unwrap();
+    std::fs::copy(
+        Path::new(ROOT).join("crates/amplify-local/Dockerfile"),
+        ctx.path().join("Dockerfile"),
+    )
+    .unwrap();
+    let store = Store {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let tag = "localhost/amplify-local:test";
+    ok(
+        store
+            .cmd("buildah")
+            .args(["bud", "--quiet", "--isolation", "chroot"])
+            .args(["--platform", "linux/amd64", "-t", tag])
+            .arg(ctx.path())
+            .output()
+            .unwrap(),
+        "buildah bud",
+    );
+    let compressed = compressed_size(&store, tag);
+    eprintln!("amplify-local's image: {compressed} bytes gzip-compressed");
+    assert!(compressed <= 4_000_000, "{compressed} bytes compressed");
+
+    // On the host's loopback (never another address), any free port.
+    let mut child = store
+        .run("host", &[tag, "--bind", "127.0.0.1", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let endpoint = first
+        .trim()
+        .strip_prefix("AWS_ENDPOINT_URL=")
+        .unwrap_or_else(|| panic!("the readiness line: {first:?}"))
+        .to_string();
+    let aws = need_tool("aws", "PyPI's awscli (tests/requirements.txt)");
+    let cli = |args: &[&str]| {
+        let out = Command::new(&aws)
+            .args([
+                "amplify",
+                "--endpoint-url",
+                &endpoint,
+                "--region",
+                "us-east-1",
+            ])
+            .args(["--output", "json"])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", ctx.path())
+            .env("AWS_ACCESS_KEY_ID", amplify_local::DEMO_ACCESS_KEY_ID)
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                amplify_local::DEMO_SECRET_ACCESS_KEY,
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let text = ok(out, &format!("aws amplify {}", args[0]));
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let app = ["--app-id", "d1a2b3c4d5e6f7", "--branch-name", "main"];
+    let started = cli(&[&["start-job"][..], &app, &["--job-type", "RELEASE"]].concat());
+    assert_eq!(started["jobSummary"]["jobId"], "1");
+    assert_eq!(started["jobSummary"]["commitId"], "HEAD");
+    let listed = cli(&[&["list-jobs"][..], &app].concat());
+    assert_eq!(listed["jobSummaries"][0]["status"], "PENDING");
+
+    let sent = Instant::now();
+    send_signal(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "stopped by its own handler, not killed after podman's timeout: {:?}",
+        sent.elapsed()
+    );
+    assert!(
+        stderr.contains("amplify-local: SIGTERM: stopping"),
+        "{stderr}"
+    );
+}

@@ -465,3 +465,40 @@ pub fn wait_for<T>(mut f: impl FnMut() -> Option<T>, what: &str) -> T {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// A test tool (`python3` runs the venv's): whether it succeeded, and its stdout and stderr.
+pub fn tool(program: &str, args: &[&str]) -> (bool, String) {
+    let out = if program == "python3" {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        python(&args, Path::new(env!("CARGO_MANIFEST_DIR")))
+    } else {
+        need_tool(program, "PyPI (tests/requirements.txt)");
+        Command::new(program)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap_or_else(|e| panic!("{program} runs: {e}"))
+    };
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A YAML file (relative to the project, or absolute) as JSON.
+pub fn yaml(path: &str) -> serde_json::Value {
+    let (ok, text) = tool(
+        "python3",
+        &[
+            "-c",
+            "import json,sys; from ruamel.yaml import YAML; print(json.dumps(YAML(typ='safe').load(open(sys.argv[1]))))",
+            path,
+        ],
+    );
+    assert!(ok, "{text}");
+    serde_json::from_str(&text).unwrap()
+}

@@ -111,23 +111,82 @@ fn main() -> ExitCode {
         }
     };
     println!("AWS_ENDPOINT_URL={}", server.url());
+    // As PID 1 of a container, a signal without a handler is ignored: `docker stop` and
+    // `podman stop` send SIGTERM, Ctrl-C sends SIGINT; either ends the server at once.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime builds");
     let mut seen = 0;
-    loop {
-        // The server runs on its own thread; report what it recorded.
-        std::thread::park_timeout(std::time::Duration::from_millis(100));
-        let requests = server.requests();
-        for r in &requests[seen..] {
-            eprintln!(
-                "{} {} -> {} ({})",
-                r.request.method,
-                r.request.target,
-                r.status.map_or("no answer".to_string(), |s| s.to_string()),
-                match &r.signature {
-                    Ok(_) => "signature ok".to_string(),
-                    Err(code) => code.clone(),
-                }
-            );
+    let signal = runtime.block_on(async {
+        let mut stop = Stop::new();
+        loop {
+            tokio::select! {
+                name = stop.next() => return name,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            }
+            seen = report(&server, seen);
         }
-        seen = requests.len();
+    });
+    report(&server, seen);
+    eprintln!("amplify-local: {signal}: stopping");
+    ExitCode::SUCCESS
+}
+
+/// The signals that stop the server.
+#[cfg(unix)]
+struct Stop {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Stop {
+    fn new() -> Stop {
+        use tokio::signal::unix::{SignalKind, signal};
+        Stop {
+            term: signal(SignalKind::terminate()).expect("a SIGTERM handler"),
+            int: signal(SignalKind::interrupt()).expect("a SIGINT handler"),
+        }
     }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+#[cfg(not(unix))]
+struct Stop;
+
+#[cfg(not(unix))]
+impl Stop {
+    fn new() -> Stop {
+        Stop
+    }
+
+    async fn next(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// Logs the requests recorded since `seen` (one line each); the new count.
+fn report(server: &Server, seen: usize) -> usize {
+    let requests = server.requests();
+    for r in &requests[seen..] {
+        eprintln!(
+            "{} {} -> {} ({})",
+            r.request.method,
+            r.request.target,
+            r.status.map_or("no answer".to_string(), |s| s.to_string()),
+            match &r.signature {
+                Ok(_) => "signature ok".to_string(),
+                Err(code) => code.clone(),
+            }
+        );
+    }
+    requests.len()
 }
