@@ -382,12 +382,7 @@ impl Outcome {
         match self.format {
             OutputFormat::Json => self.json_line(),
             OutputFormat::Dotenv => dotenv(&self.outputs()).trim_end().to_string(),
-            OutputFormat::Text => self
-                .outputs()
-                .iter()
-                .map(|(n, v)| format!("{n}: {}", untrusted(v)))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            OutputFormat::Text => text(&self.outputs()),
         }
     }
 
@@ -496,6 +491,15 @@ impl Outcome {
     }
 }
 
+/// `name: value` lines, for people: each value one inert line.
+fn text(outputs: &[(&str, String)]) -> String {
+    outputs
+        .iter()
+        .map(|(n, v)| format!("{n}: {}", untrusted(v)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Text for a Markdown table cell: escapes and line breaks cannot end the cell or the row.
 fn cell(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -542,12 +546,7 @@ impl BranchDeleted {
             .to_string()
             .replace("##[", "##\\u005b"),
             OutputFormat::Dotenv => dotenv(&self.outputs()).trim_end().to_string(),
-            OutputFormat::Text => self
-                .outputs()
-                .iter()
-                .map(|(n, v)| format!("{n}: {}", untrusted(v)))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            OutputFormat::Text => text(&self.outputs()),
         }
     }
 }

@@ -9,11 +9,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use reqwest::Url;
-
 use crate::amplify::ApiError;
-use crate::net::{Http, error_chain, host_header};
+use crate::fetch::Presigned;
+use crate::net::Http;
+use bytes::Bytes;
 
 /// Uploads over this size log their progress.
 const PROGRESS_OVER: u64 = 10 * 1024 * 1024;
@@ -30,57 +29,29 @@ pub async fn put(
     zip: &Path,
     request_timeout: Duration,
 ) -> Result<(), ApiError> {
-    let operation = "upload";
-    let parsed = Url::parse(url).map_err(|e| ApiError::Malformed {
-        operation: "CreateDeployment",
-        detail: format!("zipUploadUrl is not a URL: {e}"),
-    })?;
-    let endpoint = format!("{}://{}", parsed.scheme(), host_header(&parsed));
-    let transport = |detail: String, sent: bool| ApiError::Transport {
-        operation,
-        endpoint: endpoint.clone(),
-        detail,
-        sent,
-    };
-    let file = std::fs::File::open(zip)
-        .map_err(|e| transport(format!("cannot read the zip: {e}"), false))?;
-    let size = file
-        .metadata()
-        .map_err(|e| transport(format!("cannot read the zip: {e}"), false))?
-        .len();
-    let client = http
-        .client_for(&parsed)
-        .map_err(|e| transport(e.to_string(), false))?;
+    let p = Presigned::open(http, url, "upload", ("CreateDeployment", "zipUploadUrl"))?;
+    let unreadable = |e: std::io::Error| p.transport(format!("cannot read the zip: {e}"), false);
+    let file = std::fs::File::open(zip).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
     let timeout = request_timeout + Duration::from_secs(size / SLOWEST_RATE);
     let body = FileBody::new(file, size);
-    let resp = client
-        .put(parsed.clone())
+    let resp = p
+        .client
+        .put(p.url.clone())
         .header("content-length", size)
         .timeout(timeout)
         .body(reqwest::Body::wrap(body))
         .send()
         .await
-        .map_err(|e| transport(error_chain(&e), !e.is_connect()))?;
-    let status = resp.status().as_u16();
-    if (200..300).contains(&status) {
+        .map_err(|e| p.failed(&e))?;
+    if resp.status().is_success() {
         return Ok(());
     }
-    let text = resp.text().await.unwrap_or_default();
-    let (code, message) = crate::fetch::s3_error(&text)
-        .unwrap_or_else(|| crate::amplify::parse_error(status, None, text.as_bytes()));
-    Err(ApiError::Service {
-        operation,
-        status,
-        code,
-        message,
-        request_id: None,
-        retry_after: None,
-        clock_skew: None,
-        hint: (status == 403).then(|| {
-            "the presigned upload URL was refused: it may have expired; run again to get a new one"
-                .into()
-        }),
-    })
+    let hint = (resp.status().as_u16() == 403).then(|| {
+        "the presigned upload URL was refused: it may have expired; run again to get a new one"
+            .to_string()
+    });
+    Err(p.refusal(resp, hint).await)
 }
 
 /// The zip, read in chunks as the request is sent.

@@ -112,15 +112,8 @@ def main():
     art = c.get_artifact_url(artifactId=arts["artifacts"][0]["artifactId"])
     check("GetArtifactUrl has a request id", bool(request_id(art)))
     u = urlparse(art["artifactUrl"])
-    with connect(u) as s:
-        s.sendall(("GET %s?%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (u.path, u.query, u.netloc)).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    check("the artifact URL serves its bytes", data.split(b"\r\n\r\n", 1)[-1] == b"<testsuite/>", data[:200])
+    status, _, body = raw("GET %s?%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (u.path, u.query, u.netloc), [])
+    check("the artifact URL serves its bytes", status == 200 and body == b"<testsuite/>", (status, body[:200]))
     expect_error("GetArtifactUrl of an unknown artifact", "NotFoundException", lambda c: c.get_artifact_url(artifactId="nope"))
 
     got = c.get_job(appId=APP, branchName=branch, jobId=job_id)

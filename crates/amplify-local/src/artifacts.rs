@@ -6,10 +6,7 @@ use serde_json::json;
 
 use crate::http::{Request, Response};
 use crate::presign::{self, Grant, s3_error};
-use crate::{Config, State, aws_error, bad_request, constraint, sigv4};
-
-/// The page size when `maxResults` is absent or 0.
-const DEFAULT_PAGE: usize = 50;
+use crate::{Config, State, aws_error, constraint, offset_token, paging, sigv4};
 
 /// An artifact's id: its job and its index, readable back.
 fn id_of(app: &str, branch: &str, job: u64, index: usize) -> String {
@@ -48,29 +45,14 @@ pub(crate) fn list(
     {
         return aws_error(404, "NotFoundException", &format!("Job {job} not found."));
     }
-    let (mut max, mut start) = (DEFAULT_PAGE, 0usize);
-    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = sigv4::percent_decode(v);
-        match k {
-            "maxResults" => match v.parse::<usize>() {
-                Ok(0) => max = DEFAULT_PAGE,
-                Ok(n) if n <= 50 => max = n,
-                _ => {
-                    return constraint(
-                        &v,
-                        "maxResults",
-                        "Member must have value less than or equal to 50",
-                    );
-                }
-            },
-            "nextToken" => match v.strip_prefix("artifacts-").and_then(|n| n.parse().ok()) {
-                Some(n) => start = n,
-                None => return bad_request(format!("Invalid nextToken: {v}")),
-            },
-            _ => {}
-        }
-    }
+    let (max, token) = match paging(req) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let start = match offset_token(token.as_deref(), "artifacts") {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
     let all = &config.artifacts;
     let page: Vec<_> = all
         .iter()
@@ -116,14 +98,7 @@ pub(crate) fn get_url(id: &str, config: &Config, s: &mut State) -> Response {
 
 /// `GET /_artifacts/<token>`: the artifact's bytes, or S3's refusal.
 pub(crate) fn serve(token: &str, method: &str, config: &Config, s: &State) -> Response {
-    if method != "GET" {
-        return s3_error(
-            405,
-            "MethodNotAllowed",
-            "The specified method is not allowed",
-        );
-    }
-    let g = match presign::redeem(s, token) {
+    let g = match presign::redeem(s, token, method, "GET") {
         Ok(g) => g,
         Err(r) => return r,
     };

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
-use crate::{ACCOUNT, Config, State, aws_error, bad_request, constraint, json_object, now};
+use crate::{
+    ACCOUNT, Config, State, aws_error, bad_request, constraint, json_object, now, offset_token,
+    paging,
+};
 
 /// Branches an app may have, as AWS enforces it.
 pub const MAX_BRANCHES: usize = 50;
@@ -334,29 +337,14 @@ fn settings(body: &Value, b: &mut BranchRecord) -> Result<(), Response> {
 
 /// `GET /apps/{appId}/branches`: the app's branches (created or seeded), paged as the model says.
 pub(crate) fn list_branches(app: &str, req: &Request, config: &Config, s: &State) -> Response {
-    let (mut max, mut start) = (50usize, 0usize);
-    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = crate::sigv4::percent_decode(v);
-        match k {
-            "maxResults" => match v.parse::<usize>() {
-                Ok(0) => max = 50,
-                Ok(n) if n <= 50 => max = n,
-                _ => {
-                    return constraint(
-                        &v,
-                        "maxResults",
-                        "Member must have value less than or equal to 50",
-                    );
-                }
-            },
-            "nextToken" => match v.strip_prefix("branches-").and_then(|n| n.parse().ok()) {
-                Some(n) => start = n,
-                None => return bad_request(format!("Invalid nextToken: {v}")),
-            },
-            _ => {}
-        }
-    }
+    let (max, token) = match paging(req) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let start = match offset_token(token.as_deref(), "branches") {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
     let all: Vec<&BranchRecord> = s
         .branches
         .iter()

@@ -175,14 +175,7 @@ fn start_url(
 
 /// `PUT /_upload/<token>`: answered as S3 answers a presigned URL (XML errors).
 pub(crate) fn upload(token: &str, req: &Request, s: &mut State) -> Response {
-    if req.method != "PUT" {
-        return s3_error(
-            405,
-            "MethodNotAllowed",
-            "The specified method is not allowed",
-        );
-    }
-    let p = match presign::redeem(s, token) {
+    let p = match presign::redeem(s, token, &req.method, "PUT") {
         Ok(g) => g,
         Err(r) => return r,
     };

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
 use crate::{
-    ACCOUNT, Config, Job, State, aws_error, bad_request, constraint, json_object, now, scramble,
-    sigv4,
+    ACCOUNT, Config, Job, State, aws_error, bad_request, constraint, json_object, now, paging,
+    scramble,
 };
 
 /// The statuses of a job that has not ended: while a branch has one, StartJob is refused.
@@ -381,9 +381,6 @@ fn steps(job: &Job, config: &Config, s: &mut State) -> Value {
     Value::Array(steps)
 }
 
-/// The page size when `maxResults` is absent or 0.
-const DEFAULT_PAGE: usize = 50;
-
 /// The webhook jobs due at this `ListJobs` call of the branch start now.
 fn run_webhooks(app: &str, branch: &str, config: &Config, s: &mut State) {
     let mut due = Vec::new();
@@ -417,31 +414,17 @@ pub(crate) fn list_jobs(
     s: &mut State,
 ) -> Response {
     run_webhooks(app, branch, config, s);
-    let mut max = DEFAULT_PAGE;
-    let mut start = 0usize;
-    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = sigv4::percent_decode(v);
-        match k {
-            // The model allows 0 to 50; 0 gets the default page, so a token always advances.
-            "maxResults" => match v.parse::<usize>() {
-                Ok(0) => max = DEFAULT_PAGE,
-                Ok(n) if n <= 50 => max = n,
-                _ => {
-                    return constraint(
-                        &v,
-                        "maxResults",
-                        "Member must have value less than or equal to 50",
-                    );
-                }
-            },
-            "nextToken" => match s.tokens.get(&v) {
-                Some((a, b, offset)) if a == app && b == branch => start = *offset,
-                _ => return bad_request(format!("Invalid nextToken: {v}")),
-            },
-            _ => {}
-        }
-    }
+    let (max, token) = match paging(req) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let start = match &token {
+        None => 0,
+        Some(t) => match s.tokens.get(t) {
+            Some((a, b, offset)) if a == app && b == branch => *offset,
+            _ => return bad_request(format!("Invalid nextToken: {t}")),
+        },
+    };
     let mut jobs: Vec<&Job> = s
         .jobs
         .iter()

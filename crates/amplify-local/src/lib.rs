@@ -792,6 +792,47 @@ fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
     Ok((op, labels))
 }
 
+/// The page size when `maxResults` is absent or 0.
+pub(crate) const DEFAULT_PAGE: usize = 50;
+
+/// A list operation's `maxResults` (0 to 50, as the model says; 0 and absent give 50, so a token
+/// always advances) and `nextToken`, as the query carries them.
+pub(crate) fn paging(req: &Request) -> Result<(usize, Option<String>), Response> {
+    let (mut max, mut token) = (DEFAULT_PAGE, None);
+    for pair in req.raw_query().split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = sigv4::percent_decode(v);
+        match k {
+            "maxResults" => match v.parse::<usize>() {
+                Ok(0) => max = DEFAULT_PAGE,
+                Ok(n) if n <= 50 => max = n,
+                _ => {
+                    return Err(constraint(
+                        &v,
+                        "maxResults",
+                        "Member must have value less than or equal to 50",
+                    ));
+                }
+            },
+            "nextToken" => token = Some(v),
+            _ => {}
+        }
+    }
+    Ok((max, token))
+}
+
+/// The offset a `nextToken` of the form `<prefix>-<offset>` resumes at.
+pub(crate) fn offset_token(token: Option<&str>, prefix: &str) -> Result<usize, Response> {
+    match token {
+        None => Ok(0),
+        Some(t) => t
+            .strip_prefix(prefix)
+            .and_then(|n| n.strip_prefix('-'))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| bad_request(format!("Invalid nextToken: {t}"))),
+    }
+}
+
 pub(crate) fn bad_request(msg: String) -> Response {
     aws_error(400, "BadRequestException", &msg)
 }

@@ -25,14 +25,7 @@ pub(crate) fn url(s: &mut State, config: &Config, job: &Job, step: &str) -> Stri
 
 /// `GET /_logs/<token>`: the step's log as S3 serves an object, or S3's refusal.
 pub(crate) fn serve(token: &str, method: &str, config: &Config, s: &State) -> Response {
-    if method != "GET" {
-        return s3_error(
-            405,
-            "MethodNotAllowed",
-            "The specified method is not allowed",
-        );
-    }
-    let g = match presign::redeem(s, token) {
+    let g = match presign::redeem(s, token, method, "GET") {
         Ok(g) => g,
         Err(r) => return r,
     };

@@ -32,8 +32,21 @@ pub(crate) fn issue(s: &mut State, path: &str, mut grant: Grant, ttl: u64) -> St
     )
 }
 
-/// The grant of a URL's token: S3's 403 for one never issued, or expired.
-pub(crate) fn redeem(s: &State, token: &str) -> Result<Grant, Response> {
+/// The grant of a request to a presigned URL: S3's 405 for another method than the URL was
+/// signed for, and its 403 for a token never issued or expired.
+pub(crate) fn redeem(
+    s: &State,
+    token: &str,
+    method: &str,
+    signed_for: &str,
+) -> Result<Grant, Response> {
+    if method != signed_for {
+        return Err(s3_error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed",
+        ));
+    }
     let Some(g) = s.presigned.get(token).cloned() else {
         return Err(s3_error(
             403,
