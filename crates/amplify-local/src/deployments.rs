@@ -310,6 +310,27 @@ PK\x05\x06\0\0\0\0\x01\0\x01\0\x2f\0\0\0\x1f\0\0\0\0\0";
     }
 
     #[test]
+    fn step_seconds_make_each_status_last() {
+        let config = Config {
+            step_secs: 3600.0,
+            ..Config::default()
+        };
+        let mut s = State::default();
+        let job = new_job(
+            &mut s,
+            &config,
+            "d1",
+            "main",
+            &json!({"jobType": "RELEASE"}),
+        );
+        crate::jobs::get_job("d1", "main", &job.id.to_string(), &config, &mut s);
+        assert_eq!(s.jobs[0].status, "PENDING", "not yet its time");
+        s.jobs[0].changed_at -= 3600.0;
+        crate::jobs::get_job("d1", "main", &job.id.to_string(), &config, &mut s);
+        assert_eq!(s.jobs[0].status, "PROVISIONING");
+    }
+
+    #[test]
     fn a_deployment_is_refused_while_the_last_is_not_finished_or_for_a_repository_app() {
         let config = Config::default();
         let (mut s, _) = created(&config);

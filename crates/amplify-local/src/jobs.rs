@@ -195,6 +195,7 @@ pub(crate) fn new_job(
         status: "PENDING".into(),
         started: true,
         run_start: None,
+        changed_at: start,
         pending: ahead_of("PENDING", config),
     };
     s.jobs.push(job.clone());
@@ -282,10 +283,12 @@ pub(crate) fn get_job(
         Ok(j) => j,
         Err(r) => return r,
     };
-    if job.started {
+    let due = now() - job.changed_at >= config.step_secs;
+    if job.started && due {
         if let Some(next) = job.pending.pop_front() {
             job.status = next;
             let t = now();
+            job.changed_at = t;
             if job.status != "PENDING" && job.run_start.is_none() {
                 job.run_start = Some(t);
             }

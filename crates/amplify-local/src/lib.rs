@@ -183,6 +183,9 @@ pub struct Config {
     pub log_ttl_secs: u64,
     /// Every job's artifacts: file name and bytes.
     pub artifacts: Vec<(String, Vec<u8>)>,
+    /// Each status of a job lasts at least this long (0: one status per GetJob, as fast as a
+    /// test polls), so a pipeline test can have builds that take time.
+    pub step_secs: f64,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -212,6 +215,7 @@ impl Default for Config {
             log_content: None,
             log_ttl_secs: 3 * 3600,
             artifacts: Vec::new(),
+            step_secs: 0.0,
         }
     }
 }
@@ -249,6 +253,8 @@ pub struct Job {
     pub run_start: Option<f64>,
     /// Statuses still ahead; each `GetJob` moves one step (tests may script them).
     pub pending: VecDeque<String>,
+    /// When the status last changed (epoch seconds), for `Config::step_secs`.
+    pub changed_at: f64,
 }
 
 #[derive(Default)]

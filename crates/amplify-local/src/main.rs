@@ -11,7 +11,8 @@ use amplify_local::{Config, Server};
 const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SUCCEED|FAILED]
                     [--start-job-rate PER_SECOND] [--start-job-burst N]
                     [--tls-cert PEM --tls-key PEM] [--log-lines N] [--failing-log FILE]
-                    [--artifact NAME=FILE]... [--concurrent-jobs] [--help]
+                    [--artifact NAME=FILE]... [--app APP=BRANCH,...]... [--step-seconds N]
+                    [--concurrent-jobs] [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
@@ -21,6 +22,9 @@ clients the CA that signed it (AWS_CA_BUNDLE).
 Each step's logUrl is a URL it serves (presigned, 3 hours), with a plausible build log of
 --log-lines lines (default 40); a failed job's first step ends with a build error, or is the
 text of --failing-log. --artifact gives every job an artifact (ListArtifacts, GetArtifactUrl).
+--app restricts the endpoint to the apps named, each with its branches (others answer
+NotFoundException); without it every well-formed app and branch exists. --step-seconds makes
+each status of a job last at least N seconds (default 0: one status per GetJob).
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
@@ -81,6 +85,16 @@ fn main() -> ExitCode {
                     }
                 }
             }
+            ("--app", Some(a)) => match app_flag(&a) {
+                Some(app) => config.apps.push(app),
+                None => {
+                    eprintln!("amplify-local: --app takes APP=BRANCH[,BRANCH...]: {a}");
+                    return ExitCode::from(2);
+                }
+            },
+            ("--step-seconds", Some(n)) if n.parse::<f64>().is_ok_and(|n| n >= 0.0) => {
+                config.step_secs = n.parse().unwrap()
+            }
             ("--tls-cert", Some(p)) => cert = Some(std::path::PathBuf::from(p)),
             ("--tls-key", Some(p)) => key = Some(std::path::PathBuf::from(p)),
             _ => {
@@ -110,16 +124,20 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("AWS_ENDPOINT_URL={}", server.url());
     // As PID 1 of a container, a signal without a handler is ignored: `docker stop` and
-    // `podman stop` send SIGTERM, Ctrl-C sends SIGINT; either ends the server at once.
+    // `podman stop` send SIGTERM, Ctrl-C sends SIGINT; either ends the server at once. The
+    // handlers are in place before the endpoint is announced.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a current-thread runtime builds");
+    let mut stop = {
+        let _inside = runtime.enter();
+        Stop::new()
+    };
+    println!("AWS_ENDPOINT_URL={}", server.url());
     let mut seen = 0;
     let signal = runtime.block_on(async {
-        let mut stop = Stop::new();
         loop {
             tokio::select! {
                 name = stop.next() => return name,
@@ -131,6 +149,18 @@ fn main() -> ExitCode {
     report(&server, seen);
     eprintln!("amplify-local: {signal}: stopping");
     ExitCode::SUCCESS
+}
+
+/// `APP=BRANCH[,BRANCH...]`: an app and its branches.
+fn app_flag(a: &str) -> Option<(String, Vec<String>)> {
+    let (app, branches) = a.split_once('=')?;
+    let branches: Vec<String> = branches
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+        .collect();
+    (!app.is_empty() && !branches.is_empty()).then(|| (app.to_string(), branches))
 }
 
 /// The signals that stop the server.
@@ -189,4 +219,20 @@ fn report(server: &Server, seen: usize) -> usize {
         );
     }
     requests.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_flag_names_an_app_and_its_branches() {
+        assert_eq!(
+            app_flag("d1=main, dev"),
+            Some(("d1".into(), vec!["main".into(), "dev".into()]))
+        );
+        for bad in ["d1", "d1=", "=main", "d1=,"] {
+            assert_eq!(app_flag(bad), None, "{bad}");
+        }
+    }
 }

@@ -57,3 +57,34 @@ fn help_prints_the_usage_on_stdout_and_exits_0() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: amplify-local"));
     assert!(out.stderr.is_empty());
 }
+
+#[test]
+fn sigterm_and_sigint_stop_it_at_once_with_exit_0() {
+    for signal in ["TERM", "INT"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("AWS_ENDPOINT_URL="), "{line}");
+        let sent = std::time::Instant::now();
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{signal}");
+        assert!(sent.elapsed() < std::time::Duration::from_secs(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains(&format!("amplify-local: SIG{signal}: stopping")),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
