@@ -228,7 +228,9 @@ async fn start(
                 .await
                 .map_err(Error::from)
         };
-        known.stopped = until_cancelled(cancel, "stopping superseded jobs", stop).await?;
+        let done = until_cancelled(cancel, "stopping superseded jobs", stop).await?;
+        known.stopped = done.stopped;
+        known.newest = done.newest;
         let deadline = tokio::time::Instant::now() + s.busy.timeout;
         let ended = busy::until_ended(
             &p.client,

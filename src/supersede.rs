@@ -20,15 +20,23 @@ pub fn unfinished(status: &str) -> bool {
     matches!(status, "CREATED" | "PENDING" | "PROVISIONING" | "RUNNING")
 }
 
+/// What `cancel-previous` did: the jobs it stopped, and the newest job id it saw.
+#[derive(Debug, Default)]
+pub struct Superseded {
+    pub stopped: Vec<String>,
+    pub newest: Option<u64>,
+}
+
 /// Stops the branch's unfinished jobs of other commits (`commit`: this run's, `None` for a
-/// manual deployment, which has none: then every unfinished job goes). Returns the ids it
-/// stopped. Only a failure to list the jobs is an error; a refused stop is a warning.
+/// manual deployment, which has none: then every unfinished job goes). Only a failure to list
+/// the jobs is an error; a refused stop is a warning.
 pub async fn stop_previous(
     client: &Client,
     commit: Option<&str>,
     policy: &Policy,
-) -> Result<Vec<String>, RetryError> {
+) -> Result<Superseded, RetryError> {
     let jobs = repeatable(policy, async || client.list_jobs(WINDOW).await).await?;
+    let newest = jobs.iter().map(|j| j.number()).max();
     let mut stopped = Vec::new();
     for job in jobs.iter().filter(|j| unfinished(&j.status)) {
         if commit.is_some_and(|c| c == job.commit_id) {
@@ -63,5 +71,5 @@ pub async fn stop_previous(
             ),
         }
     }
-    Ok(stopped)
+    Ok(Superseded { stopped, newest })
 }
