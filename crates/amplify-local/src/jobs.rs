@@ -29,7 +29,7 @@ pub(crate) fn unfinished_job<'a>(s: &'a State, app: &str, branch: &str) -> Optio
 }
 
 /// What AWS answers a StartJob on a branch that has an unfinished job.
-pub fn busy_message(branch: &str) -> String {
+pub(crate) fn busy_message(branch: &str) -> String {
     format!("The requested branch {branch} already have pending or running jobs")
 }
 
@@ -264,7 +264,9 @@ fn job_id(id: &str) -> Result<u64, Response> {
     Ok(id.parse().unwrap_or(u64::MAX))
 }
 
-fn find<'a>(s: &'a mut State, app: &str, branch: &str, id: u64) -> Result<&'a mut Job, Response> {
+/// The branch's job of path label `id`: the model's pattern checked, then found or 404.
+fn find<'a>(s: &'a mut State, app: &str, branch: &str, id: &str) -> Result<&'a mut Job, Response> {
+    let id = job_id(id)?;
     s.jobs
         .iter_mut()
         .find(|j| j.app_id == app && j.branch == branch && j.id == id)
@@ -279,7 +281,7 @@ pub(crate) fn get_job(
     config: &Config,
     s: &mut State,
 ) -> Response {
-    let job = match job_id(id).and_then(|id| find(s, app, branch, id)) {
+    let job = match find(s, app, branch, id) {
         Ok(j) => j,
         Err(r) => return r,
     };
@@ -314,7 +316,7 @@ pub(crate) fn stop_job(
     config: &Config,
     s: &mut State,
 ) -> Response {
-    let job = match job_id(id).and_then(|id| find(s, app, branch, id)) {
+    let job = match find(s, app, branch, id) {
         Ok(j) => j,
         Err(r) => return r,
     };

@@ -18,8 +18,8 @@ mod tls;
 
 pub use branches::{BranchRecord, MAX_BRANCHES};
 pub use deployments::{Upload, zip_entries};
-pub use jobs::{busy_message, summary};
-pub use logs::{ERROR_LINE, content as log_content};
+pub use jobs::summary;
+pub use logs::ERROR_LINE;
 pub use tls::server_config as tls_server_config;
 
 use std::collections::{HashMap, VecDeque};

@@ -41,7 +41,7 @@ pub(crate) fn serve(token: &str, method: &str, config: &Config, s: &State) -> Re
 
 /// A build log as Amplify writes one: timestamped `[INFO]` lines, `Config::log_lines` of build
 /// output, and for the step that failed, the build tool's error and Amplify's lines after it.
-pub fn content(job: &Job, step: &str, config: &Config) -> Vec<u8> {
+pub(crate) fn content(job: &Job, step: &str, config: &Config) -> Vec<u8> {
     let failed = job.status == "FAILED" && first_step(job) == step;
     if failed {
         if let Some(text) = &config.log_content {

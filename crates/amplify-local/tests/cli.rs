@@ -1,24 +1,31 @@
 //! The `amplify-local` binary announces its endpoint once listening and serves it.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
-#[test]
-fn announces_its_endpoint_then_answers_on_it() {
+/// The binary started, and the endpoint it announced once listening.
+fn start(stderr: Stdio) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let addr = line
+    let url = line
         .trim()
-        .strip_prefix("AWS_ENDPOINT_URL=http://")
+        .strip_prefix("AWS_ENDPOINT_URL=")
         .expect(&line)
         .to_string();
+    (child, url)
+}
+
+#[test]
+fn announces_its_endpoint_then_answers_on_it() {
+    let (mut child, url) = start(Stdio::null());
+    let addr = url.strip_prefix("http://").expect(&url).to_string();
     // Unsigned: refused the way AWS refuses it.
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     write!(s, "POST /apps/d1/branches/main/jobs HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
@@ -61,16 +68,7 @@ fn help_prints_the_usage_on_stdout_and_exits_0() {
 #[test]
 fn sigterm_and_sigint_stop_it_at_once_with_exit_0() {
     for signal in ["TERM", "INT"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("AWS_ENDPOINT_URL="), "{line}");
+        let (child, _) = start(Stdio::piped());
         let sent = std::time::Instant::now();
         let kill = Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
