@@ -315,6 +315,21 @@ async fn rust_sdk_jobs(client: &aws_sdk_amplify::Client) {
         |s| s.is_bad_request_exception(),
         400,
     );
+    let manual = refused(
+        client
+            .start_job()
+            .app_id(APP)
+            .branch_name("main")
+            .job_type(JobType::Manual)
+            .send()
+            .await,
+        |s| s.is_bad_request_exception(),
+        400,
+    );
+    assert!(
+        manual.contains("The requested jobType MANUAL does not support."),
+        "AWS's text (aws/aws-sdk #121): {manual}"
+    );
     let stopped = client
         .stop_job()
         .app_id(APP)
@@ -381,7 +396,7 @@ async fn rust_sdk_apps_and_branches(client: &aws_sdk_amplify::Client) {
         .await
         .unwrap();
     assert_eq!(read.branch().unwrap().branch_name(), "pr-7");
-    refused(
+    let exists = refused(
         client
             .create_branch()
             .app_id(APP)
@@ -390,6 +405,12 @@ async fn rust_sdk_apps_and_branches(client: &aws_sdk_amplify::Client) {
             .await,
         |s| s.is_bad_request_exception(),
         400,
+    );
+    assert!(
+        exists.contains(&format!(
+            "Failed to create branch. The branch pr-7 already exists for the app {APP}"
+        )),
+        "AWS's text (amplify-hosting #2604): {exists}"
     );
     let deleted = client
         .delete_branch()

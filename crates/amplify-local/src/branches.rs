@@ -228,7 +228,9 @@ pub(crate) fn create_branch(app: &str, req: &Request, config: &Config, s: &mut S
             }
             return bad_request(msg);
         }
-        return bad_request(format!("Branch {name} already exists."));
+        return bad_request(format!(
+            "Failed to create branch. The branch {name} already exists for the app {app}"
+        ));
     }
     if s.branches.iter().filter(|b| b.app_id == app).count() >= MAX_BRANCHES {
         return bad_request(

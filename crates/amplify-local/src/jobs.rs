@@ -105,6 +105,11 @@ pub(crate) fn start_job(
             );
         }
     }
+    // MANUAL is in the model's enum, but StartJob refuses it: a manual deployment is
+    // CreateDeployment's (aws/aws-sdk #121 quotes this text).
+    if job_type == "MANUAL" {
+        return bad_request("The requested jobType MANUAL does not support.".into());
+    }
     if job_type == "RETRY" {
         let Ok(Some(id)) = string("jobId") else {
             return bad_request("jobId is required for job type RETRY.".into());
