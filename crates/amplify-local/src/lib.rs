@@ -64,6 +64,54 @@ pub enum Op {
     DeleteBranch,
 }
 
+impl Op {
+    /// Every operation the router knows, in the order `--help` lists them.
+    pub const ALL: [Op; 16] = [
+        Op::StartJob,
+        Op::GetJob,
+        Op::ListJobs,
+        Op::StopJob,
+        Op::CreateDeployment,
+        Op::StartDeployment,
+        Op::ListArtifacts,
+        Op::GetArtifactUrl,
+        Op::GetApp,
+        Op::GetBranch,
+        Op::ListBranches,
+        Op::CreateBranch,
+        Op::DeleteBranch,
+        Op::Upload,
+        Op::Log,
+        Op::Artifact,
+    ];
+
+    /// The API operation's name; `None` for the presigned URLs it serves (the upload, logs and
+    /// artifacts), which are S3's, not Amplify's.
+    pub fn api_name(self) -> Option<&'static str> {
+        Some(match self {
+            Op::StartJob => "StartJob",
+            Op::GetJob => "GetJob",
+            Op::ListJobs => "ListJobs",
+            Op::StopJob => "StopJob",
+            Op::CreateDeployment => "CreateDeployment",
+            Op::StartDeployment => "StartDeployment",
+            Op::ListArtifacts => "ListArtifacts",
+            Op::GetArtifactUrl => "GetArtifactUrl",
+            Op::GetApp => "GetApp",
+            Op::GetBranch => "GetBranch",
+            Op::ListBranches => "ListBranches",
+            Op::CreateBranch => "CreateBranch",
+            Op::DeleteBranch => "DeleteBranch",
+            Op::Upload | Op::Log | Op::Artifact => return None,
+        })
+    }
+}
+
+/// The API operations served, as `--help` lists them.
+pub fn operations() -> Vec<&'static str> {
+    Op::ALL.iter().filter_map(|op| op.api_name()).collect()
+}
+
 /// A scripted misbehaviour for one call of an operation.
 #[derive(Debug, Clone)]
 pub enum Fault {
@@ -753,7 +801,8 @@ fn take_token(config: &Config, s: &mut State) -> bool {
     ok
 }
 
-/// Maps method and path to an operation and its decoded path labels.
+/// Maps method and path to an operation and its decoded path labels. Every operation it
+/// answers is in [`Op::ALL`] (a test routes one request of each).
 fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
     let segs: Vec<String> = req
         .raw_path()
@@ -945,4 +994,61 @@ fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut Stat
 /// An opaque token: the n-th one issued, scrambled so clients cannot guess offsets.
 pub(crate) fn scramble(n: usize) -> u64 {
     (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+#[cfg(test)]
+mod router_tests {
+    use super::*;
+
+    /// One request of each operation. The match is exhaustive and numbers each operation, so
+    /// a new one needs a sample here and a place in [`Op::ALL`].
+    fn sample(op: Op) -> (usize, &'static str, String) {
+        let p = "/apps/d1a2b3c4d5e6f7/branches/main";
+        match op {
+            Op::StartJob => (0, "POST", format!("{p}/jobs")),
+            Op::GetJob => (1, "GET", format!("{p}/jobs/1")),
+            Op::ListJobs => (2, "GET", format!("{p}/jobs")),
+            Op::StopJob => (3, "DELETE", format!("{p}/jobs/1/stop")),
+            Op::CreateDeployment => (4, "POST", format!("{p}/deployments")),
+            Op::StartDeployment => (5, "POST", format!("{p}/deployments/start")),
+            Op::ListArtifacts => (6, "GET", format!("{p}/jobs/1/artifacts")),
+            Op::GetArtifactUrl => (7, "GET", "/artifacts/a1".into()),
+            Op::GetApp => (8, "GET", "/apps/d1a2b3c4d5e6f7".into()),
+            Op::GetBranch => (9, "GET", p.into()),
+            Op::ListBranches => (10, "GET", "/apps/d1a2b3c4d5e6f7/branches".into()),
+            Op::CreateBranch => (11, "POST", "/apps/d1a2b3c4d5e6f7/branches".into()),
+            Op::DeleteBranch => (12, "DELETE", p.into()),
+            Op::Upload => (13, "PUT", "/_upload/t".into()),
+            Op::Log => (14, "GET", "/_logs/t".into()),
+            Op::Artifact => (15, "GET", "/_artifacts/t".into()),
+        }
+    }
+
+    #[test]
+    fn every_operation_is_listed_once_and_routed() {
+        let numbers: Vec<usize> = Op::ALL.iter().map(|op| sample(*op).0).collect();
+        let mut sorted = numbers.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted,
+            (0..Op::ALL.len()).collect::<Vec<_>>(),
+            "{numbers:?}"
+        );
+        for op in Op::ALL {
+            let (_, method, path) = sample(op);
+            let req = Request {
+                method: method.into(),
+                target: path.clone(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            assert_eq!(
+                route(&req).ok().map(|(o, _)| o),
+                Some(op),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(operations().len(), 13);
+    }
 }

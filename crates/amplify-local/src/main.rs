@@ -40,7 +40,10 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
-            println!("{USAGE}");
+            println!(
+                "{USAGE}\n\nOperations served: {}.",
+                amplify_local::operations().join(", ")
+            );
             return ExitCode::SUCCESS;
         }
         if arg == "--concurrent-jobs" {

@@ -61,8 +61,17 @@ fn help_prints_the_usage_on_stdout_and_exits_0() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: amplify-local"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.starts_with("usage: amplify-local"));
     assert!(out.stderr.is_empty());
+    // The operations it lists are the router's (its unit test routes one request of each).
+    let listed = help
+        .lines()
+        .find_map(|l| l.strip_prefix("Operations served: "))
+        .expect("--help lists the operations served");
+    let listed: Vec<&str> = listed.trim_end_matches('.').split(", ").collect();
+    assert_eq!(listed, amplify_local::operations());
+    assert!(listed.contains(&"StartJob") && listed.contains(&"ListBranches"));
 }
 
 #[test]
