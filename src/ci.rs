@@ -212,7 +212,7 @@ fn github(env: &Env) -> Result<Context, SettingsError> {
         sourced("GITHUB_REF_NAME").ok_or_else(|| "GITHUB_REF_NAME is empty".to_string())
     } else {
         Err(format!(
-            "not set, and this run is for {} {}, not a branch",
+            "this run is for {} {}, not a branch",
             env.get("GITHUB_REF_TYPE").unwrap_or("ref"),
             show(env.get("GITHUB_REF_NAME").unwrap_or("(unknown)"))
         ))
@@ -465,7 +465,7 @@ fn from_table(ci: &Ci, env: &Env) -> Context {
         (Some(b), None) => Ok(b),
         (Some(b), Some(_)) if from_pr(&b) => Ok(b),
         (_, Some((var, t))) => Err(format!(
-            "not set, and this {} run is for tag {} ({var}), not a branch",
+            "this {} run is for tag {} ({var}), not a branch",
             ci.name,
             show(&t)
         )),

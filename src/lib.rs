@@ -70,26 +70,35 @@ struct Prepared {
     body: StartJobBody,
 }
 
-/// Every setting, checked: nothing is sent or written before this passes.
+/// Every setting, checked: nothing is sent or written before this passes. On GitHub the
+/// secrets are masked first of all, before detecting the CI logs a line (git's, at debug).
 fn checked(env: &Env) -> Result<(ci::Context, Settings), Error> {
+    mask_secrets(env);
     let ci = ci::Context::detect(env)?;
     let settings = Settings::from_env(env, &ci)?;
     Ok((ci, settings))
 }
 
-async fn connect(env: &Env, ci: &ci::Context, settings: Settings) -> Result<Prepared, Error> {
-    // Secrets first: on GitHub they are masked before anything else is printed.
-    if env.get("GITHUB_ACTIONS") == Some("true") {
-        if let Some(token) = env.get("GITHUB_TOKEN") {
-            runner::mask(token);
-        }
-        for secret in settings.branch.preview.secrets() {
+/// On GitHub, the token and the preview's basic-auth secrets, as given (a value that does not
+/// parse is refused later, never shown).
+fn mask_secrets(env: &Env) {
+    if env.get("GITHUB_ACTIONS") != Some("true") {
+        return;
+    }
+    if let Some(token) = env.get("GITHUB_TOKEN") {
+        runner::mask(token);
+    }
+    if let Ok(preview) = preview::PreviewSettings::from_env(env) {
+        for secret in preview.secrets() {
             runner::mask(&secret);
         }
     }
+}
+
+async fn connect(env: &Env, ci: &ci::Context, settings: Settings) -> Result<Prepared, Error> {
     let http = net::Http::new(settings.request_timeout, settings.tls.clone());
     let credentials = credentials::resolve(env, settings.credentials.clone(), http.clone()).await?;
-    log_plan(ci, &settings.job);
+    log_plan(ci, &settings);
 
     let job = &settings.job;
     let body = StartJobBody {
@@ -569,7 +578,8 @@ fn interrupted_start(
     }
 }
 
-fn log_plan(ci: &ci::Context, job: &job::Job) {
+fn log_plan(ci: &ci::Context, settings: &Settings) {
+    let job = &settings.job;
     if let Some(p) = ci.provider {
         tracing::info!("CI: {p}");
     }
@@ -595,6 +605,20 @@ fn log_plan(ci: &ci::Context, job: &job::Job) {
     }
     if let Some(source) = &job.source {
         tracing::info!("deploying {}", source.describe());
+    }
+    let branch = &settings.branch;
+    if branch.create && settings.mode == Mode::Start {
+        let stage = branch.stage.as_deref().unwrap_or("the app's default stage");
+        let auth = branch
+            .preview
+            .basic_auth_shown()
+            .map_or_else(String::new, |a| {
+                format!(
+                    ", protected by basic auth {} (preview-basic-auth)",
+                    untrusted(&a)
+                )
+            });
+        tracing::info!("a missing branch is created (create-branch) as {stage}{auth}");
     }
     tracing::debug!("endpoint {}", job.endpoint);
 }

@@ -102,6 +102,13 @@ impl PreviewSettings {
             .map(|Secret(v)| Secret(base64(v.as_bytes())))
     }
 
+    /// The basic auth as a plan may show it: the user name and `****`, never the password.
+    pub fn basic_auth_shown(&self) -> Option<String> {
+        let Secret(v) = self.basic_auth.as_ref()?;
+        let user = v.split_once(':').map_or("", |(u, _)| u);
+        Some(format!("{user}:****"))
+    }
+
     /// What to mask on GitHub before anything is printed: the value, its base64, the password.
     pub fn secrets(&self) -> Vec<String> {
         let Some(Secret(v)) = &self.basic_auth else {

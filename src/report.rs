@@ -355,13 +355,22 @@ impl Outcome {
         })
     }
 
-    /// stdout: the `jobSummary` as AWS returned it, plus `jobUrl`.
+    /// stdout: the `jobSummary` as AWS returned it, plus `jobUrl`; its `commitId` is the
+    /// output `commit-id`, and what AWS recorded, when other ("HEAD" for a RELEASE job), is
+    /// kept as `recordedCommitId`.
     pub fn json(&self) -> Value {
         let mut v = match self.waited.as_ref().map(|w| &w.ending) {
             Some(Ending::Ended(job)) => job.summary.raw.clone(),
             _ => self.summary.raw.clone(),
         };
         if let Value::Object(map) = &mut v {
+            let commit = Value::String(self.commit_id().to_string());
+            match map.insert("commitId".into(), commit.clone()) {
+                Some(recorded) if recorded != commit => {
+                    map.insert("recordedCommitId".into(), recorded);
+                }
+                _ => {}
+            }
             map.insert("jobUrl".into(), Value::String(self.job_url.clone()));
             if let Some(url) = &self.branch_url {
                 map.insert("branchUrl".into(), Value::String(url.clone()));

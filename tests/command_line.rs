@@ -139,6 +139,25 @@ fn dry_run_prints_the_signed_request_and_sends_nothing() {
     for secret in [amplify_local::DEMO_SECRET_ACCESS_KEY, "SESSIONTOKENVALUE"] {
         assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
     }
+    // The plan shows a created branch's basic auth, redacted.
+    let mut previewing = env.clone();
+    previewing.insert("AMPLIFY_CREATE_BRANCH".into(), "true".into());
+    previewing.insert("AMPLIFY_BRANCH_STAGE".into(), "PULL_REQUEST".into());
+    previewing.insert(
+        "AMPLIFY_PREVIEW_BASIC_AUTH".into(),
+        "reviewer:s3cr3t".into(),
+    );
+    let run = run_args(&previewing, None, &["--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "a missing branch is created (create-branch) as PULL_REQUEST, protected by basic auth reviewer:**** (preview-basic-auth)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cr3t") && !run.stdout.contains("s3cr3t"));
+    assert!(server.requests().is_empty(), "nothing sent");
     // A bad setting still fails a dry run.
     let run = run_args(&env, None, &["--dry-run", "--job-type", "BUILD"]);
     assert_eq!(run.code, 2);

@@ -26,7 +26,18 @@ fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
     let result: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert_eq!(result["jobId"], "1");
     assert_eq!(result["status"], "PENDING");
-    assert_eq!(result["commitId"], "HEAD", "as AWS records a RELEASE job");
+    assert_eq!(
+        result["recordedCommitId"], "HEAD",
+        "as AWS records a RELEASE job"
+    );
+    let commit = result["commitId"].as_str().unwrap();
+    let output = stdout.split("\ncommit-id<<").nth(1).unwrap_or_default();
+    assert_eq!(
+        output.lines().nth(1),
+        Some(commit),
+        "the JSON's commitId is the output commit-id: {stdout}"
+    );
+    assert_ne!(commit, "HEAD");
     assert!(stdout.contains("\njob-url<<ghadelimiter_"), "{stdout}");
     assert!(
         stdout.contains("/branches/feature%2Fdemo/deployments/1\n"),

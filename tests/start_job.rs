@@ -62,9 +62,10 @@ fn push_starts_a_release_of_the_pushed_commit_and_writes_outputs() {
     let stdout: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(stdout["jobId"], "1");
     assert_eq!(stdout["jobUrl"], url);
-    // stdout is the summary as AWS answered it: a RELEASE job is recorded as "HEAD"; the
-    // output commit-id is the commit the run asked for.
-    assert_eq!(stdout["commitId"], "HEAD");
+    // stdout is the summary as AWS answered it, but its commitId is the output commit-id (the
+    // commit the run asked for); AWS records a RELEASE job as "HEAD", kept under its own name.
+    assert_eq!(stdout["commitId"], SHA);
+    assert_eq!(stdout["recordedCommitId"], "HEAD");
     assert_eq!(
         run.stdout.lines().count(),
         1,
@@ -144,7 +145,7 @@ fn a_tag_build_without_a_branch_setting_is_refused_before_sending() {
     assert_eq!(
         run.stderr,
         "::error title=amplify-start-job::AMPLIFY_BRANCH_NAME (input branch-name) is not set: \
-         not set, and this run is for tag \"v1.2.0\", not a branch; set it to the Amplify branch to build, e.g. main\n"
+         this run is for tag \"v1.2.0\", not a branch; set it to the Amplify branch to build, e.g. main\n"
     );
     assert!(server.requests().is_empty());
     assert_eq!(gh.output(), "earlier=kept\n");
