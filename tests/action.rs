@@ -516,3 +516,47 @@ fn the_release_pins_the_image_by_digest_in_a_valid_action_yml() {
     assert!(release.contains(r#"scripts/pin-image "$IMAGE@$DIGEST" action.yml"#));
     assert!(release.contains("DIGEST: ${{ steps.image.outputs.digest }}"));
 }
+
+/// The release tests the Windows and aarch64 files it publishes (under wine and qemu) after
+/// scripts/dist lays them out and before anything is attested, pushed or published, as the
+/// macOS binaries are tested before their upload.
+#[test]
+fn the_release_tests_the_windows_and_arm64_files_it_publishes_first() {
+    let release = yaml(".github/workflows/release.yml");
+    let steps = release["jobs"]["release"]["steps"].as_array().unwrap();
+    let position = |what: &str, found: &dyn Fn(&serde_json::Value) -> bool| {
+        steps
+            .iter()
+            .position(found)
+            .unwrap_or_else(|| panic!("release.yml has no step that {what}"))
+    };
+    let run_has = |text: &'static str| {
+        move |s: &serde_json::Value| s["run"].as_str().is_some_and(|r| r.contains(text))
+    };
+    let uses = |action: &'static str| {
+        move |s: &serde_json::Value| s["uses"].as_str().is_some_and(|u| u.starts_with(action))
+    };
+    let dist = position("runs scripts/dist", &run_has("scripts/dist dist"));
+    let test = position("runs the wine test", &run_has("--test windows"));
+    let step = &steps[test];
+    assert!(step["run"].as_str().unwrap().contains("--test arm64"));
+    assert_eq!(
+        step["env"]["AMPLIFY_TEST_WINDOWS_EXE"],
+        "dist/amplify-start-job-x86_64-pc-windows-gnu.exe"
+    );
+    assert_eq!(
+        step["env"]["AMPLIFY_TEST_ARM64_BINARY"],
+        "dist/amplify-start-job-aarch64-unknown-linux-musl"
+    );
+    assert_eq!(
+        step["env"]["CI"], "true",
+        "a missing tool fails, never skips"
+    );
+    let attest = position("attests", &uses("actions/attest-build-provenance"));
+    let push = position("pushes the image", &uses("docker/build-push-action"));
+    let publish = position("publishes", &run_has("gh release create"));
+    assert!(
+        dist < test && test < attest.min(push).min(publish),
+        "{dist} {test} {attest} {push} {publish}"
+    );
+}

@@ -294,15 +294,23 @@ fn the_amplify_local_image_answers_the_aws_cli_and_stops_on_sigterm() {
     for tool in ["buildah", "podman", "runc"] {
         need_tool(tool, &format!("the Debian package {tool}"));
     }
-    let local = Path::new(ROOT).join("target/x86_64-unknown-linux-musl/release/amplify-local");
-    assert!(
-        local.exists(),
-        "{} is missing: run scripts/test, which builds it (cargo build --release --target x86_64-unknown-linux-musl -p amplify-local)",
-        local.display()
-    );
-    let ctx = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(ctx.path().join("dist/amd64")).unwrap();
-    std::fs::copy(&local, ctx.path().join("dist/amd64/amplify-local")).unwrap();
+    // The README's steps: both static builds, scripts/dist's layout, the Dockerfile.
+    for (triple, arch, machine) in [
+        ("x86_64-unknown-linux-musl", "amd64", 62u16),
+        ("aarch64-unknown-linux-musl", "arm64", 183),
+    ] {
+        let local = Path::new(ROOT).join(format!("target/{triple}/release/amplify-local"));
+        assert!(
+            local.exists(),
+            "{} is missing: run scripts/test, which builds it (cargo build --release --target {triple} -p amplify-local)",
+            local.display()
+        );
+        let ctx = context();
+        let laid = std::fs::read(ctx.path().join(format!("dist/{arch}/amplify-local")))
+            .unwrap_or_else(|e| panic!("scripts/dist lays out dist/{arch}/amplify-local: {e}"));
+        assert_eq!(u16::from_le_bytes([laid[18], laid[19]]), machine, "{arch}");
+    }
+    let ctx = context();
     std::fs::copy(
         Path::new(ROOT).join("crates/amplify-local/Dockerfile"),
         ctx.path().join("Dockerfile"),
@@ -312,16 +320,30 @@ fn the_amplify_local_image_answers_the_aws_cli_and_stops_on_sigterm() {
         dir: tempfile::tempdir().unwrap(),
     };
     let tag = "localhost/amplify-local:test";
-    ok(
-        store
-            .cmd("buildah")
-            .args(["bud", "--quiet", "--isolation", "chroot"])
-            .args(["--platform", "linux/amd64", "-t", tag])
-            .arg(ctx.path())
-            .output()
-            .unwrap(),
-        "buildah bud",
-    );
+    for (platform, tag) in [
+        ("linux/arm64", "localhost/amplify-local:arm64"),
+        ("linux/amd64", tag),
+    ] {
+        ok(
+            store
+                .cmd("buildah")
+                .args(["bud", "--quiet", "--isolation", "chroot"])
+                .args(["--platform", platform, "-t", tag])
+                .arg(ctx.path())
+                .output()
+                .unwrap(),
+            "buildah bud",
+        );
+        let arch = ok(
+            store
+                .cmd("podman")
+                .args(["image", "inspect", "--format", "{{.Architecture}}", tag])
+                .output()
+                .unwrap(),
+            "inspect",
+        );
+        assert_eq!(arch.trim(), platform.trim_start_matches("linux/"));
+    }
     let compressed = compressed_size(&store, tag);
     eprintln!("amplify-local's image: {compressed} bytes gzip-compressed");
     assert!(compressed <= 4_000_000, "{compressed} bytes compressed");

@@ -16,8 +16,13 @@ use common::*;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// The build scripts/test makes, or the file a release publishes (`AMPLIFY_TEST_WINDOWS_EXE`,
+/// which release.yml sets to the .exe in dist/).
 fn exe() -> PathBuf {
-    let path = Path::new(ROOT).join("target/x86_64-pc-windows-gnu/release/amplify-start-job.exe");
+    let path = std::env::var_os("AMPLIFY_TEST_WINDOWS_EXE").map_or_else(
+        || Path::new(ROOT).join("target/x86_64-pc-windows-gnu/release/amplify-start-job.exe"),
+        |p| Path::new(ROOT).join(p),
+    );
     assert!(
         path.exists(),
         "{} is missing: run scripts/test, which builds it (cargo build --release --target x86_64-pc-windows-gnu -p amplify-start-job, with Debian's gcc-mingw-w64-x86-64)",
