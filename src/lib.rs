@@ -79,14 +79,17 @@ fn checked(env: &Env) -> Result<(ci::Context, Settings), Error> {
     Ok((ci, settings))
 }
 
-/// On GitHub, the token and the preview's basic-auth secrets, as given (a value that does not
-/// parse is refused later, never shown).
+/// On GitHub, every secret the environment gives, as given: the GitHub token, AWS's secret key
+/// and session token, the preview's basic auth (a value that does not parse is refused later,
+/// never shown). Credentials obtained later are masked as they arrive.
 fn mask_secrets(env: &Env) {
     if env.get("GITHUB_ACTIONS") != Some("true") {
         return;
     }
-    if let Some(token) = env.get("GITHUB_TOKEN") {
-        runner::mask(token);
+    for var in ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        if let Some(secret) = env.get(var) {
+            runner::mask(secret);
+        }
     }
     if let Ok(preview) = preview::PreviewSettings::from_env(env) {
         for secret in preview.secrets() {

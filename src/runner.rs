@@ -34,11 +34,17 @@ pub fn untrusted(s: &str) -> String {
 }
 
 /// Registers a secret with the GitHub runner, line by line (a mask is one line), so the
-/// runner hides it wherever it is printed later.
+/// runner hides it wherever it is printed later. Each line once a run: the secrets given in
+/// the environment are masked first, and masking them again when they are used adds nothing.
 #[allow(clippy::print_stderr)]
 pub fn mask(secret: &str) {
+    static MASKED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut masked = MASKED.lock().unwrap_or_else(|e| e.into_inner());
     for line in secret.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        eprintln!("::add-mask::{line}");
+        if masked.insert(line.to_string()) {
+            eprintln!("::add-mask::{line}");
+        }
     }
 }
 
