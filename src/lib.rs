@@ -70,13 +70,19 @@ struct Prepared {
     body: StartJobBody,
 }
 
-/// Every setting, checked: nothing is sent or written before this passes. On GitHub the
-/// secrets are masked first of all, before detecting the CI logs a line (git's, at debug).
+/// Every setting, checked: nothing is sent or written before this passes. Checking prints
+/// nothing: what it logs (git's lines, at debug) is held until the secrets are masked, and for
+/// a bad setting dropped, so its error is the run's one line.
 fn checked(env: &Env) -> Result<(ci::Context, Settings), Error> {
+    let held = runner::Held::default();
+    let checked = held.during(env.get("RUST_LOG"), || -> Result<_, Error> {
+        let ci = ci::Context::detect(env)?;
+        let settings = Settings::from_env(env, &ci)?;
+        Ok((ci, settings))
+    })?;
     mask_secrets(env);
-    let ci = ci::Context::detect(env)?;
-    let settings = Settings::from_env(env, &ci)?;
-    Ok((ci, settings))
+    held.print();
+    Ok(checked)
 }
 
 /// On GitHub, every secret the environment gives, as given: the GitHub token, AWS's secret key

@@ -101,3 +101,42 @@ mod tests {
         assert_eq!(escape_data("50%\nx"), "50%25%0Ax");
     }
 }
+
+/// Log lines held back (while the settings are checked, before any secret is masked), to be
+/// printed later or dropped.
+#[derive(Clone, Default)]
+pub struct Held(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Held {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Held {
+    /// Runs `f` with its log lines (at the level `RUST_LOG` sets) held here.
+    pub fn during<T>(&self, rust_log: Option<&str>, f: impl FnOnce() -> T) -> T {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(crate::env::log_level(rust_log))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f)
+    }
+
+    /// Prints the held lines on stderr, as the run's log.
+    pub fn print(&self) {
+        use std::io::Write;
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = std::io::stderr().write_all(&held);
+    }
+}
