@@ -1,10 +1,11 @@
 //! The one error type of a run, and the exit codes it maps to (documented in the README).
 
-use crate::amplify::ApiError;
-use crate::credentials::CredentialsError;
+use crate::aws::credentials::CredentialsError;
+use crate::aws::error::ApiError;
+use crate::aws::net::TlsError;
+use crate::aws::retry::{Class, classify};
 use crate::env::SettingsError;
-use crate::net::TlsError;
-use crate::retry::{Class, RetryError, classify};
+use crate::hosting::start_job::RetryError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,10 +21,10 @@ pub enum Error {
     Retry(#[from] RetryError),
     /// The branch was busy with another job, and `if-busy` did not let the run start.
     #[error(transparent)]
-    Busy(crate::busy::BusyError),
+    Busy(crate::hosting::busy::BusyError),
     /// `mode: follow` found no job for the commit.
     #[error(transparent)]
-    Follow(crate::follow::FollowError),
+    Follow(crate::hosting::follow::FollowError),
     /// The folder to deploy cannot be zipped (or the zip is over the limit).
     #[error("AMPLIFY_SOURCE (input source) cannot be deployed: {0}")]
     Archive(crate::archive::ArchiveError),
@@ -58,11 +59,11 @@ pub fn exit_code(err: &Error) -> u8 {
         }
         Error::Api(_) | Error::Retry(_) => 4,
         Error::Follow(_) => 6,
-        Error::Busy(crate::busy::BusyError::TimedOut { .. }) => 6,
-        Error::Busy(crate::busy::BusyError::Interrupted { code }) => *code,
-        Error::Busy(crate::busy::BusyError::Refused { .. }) => 3,
+        Error::Busy(crate::hosting::busy::BusyError::TimedOut { .. }) => 6,
+        Error::Busy(crate::hosting::busy::BusyError::Interrupted { code }) => *code,
+        Error::Busy(crate::hosting::busy::BusyError::Refused { .. }) => 3,
         // The crate root turns these into Error::Retry.
-        Error::Busy(crate::busy::BusyError::Api(_)) => 4,
+        Error::Busy(crate::hosting::busy::BusyError::Api(_)) => 4,
         Error::Archive(crate::archive::ArchiveError::Write { .. }) => 1,
         Error::Archive(_) => 2,
         Error::Output { .. } => 1,

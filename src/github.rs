@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::amplify::ApiError;
+use crate::aws::error::ApiError;
+use crate::aws::net::{Http, error_chain, host_header};
+use crate::aws::retry::{Policy, last_error, repeatable};
 use crate::env::{Env, Name, SettingsError};
-use crate::net::{Http, error_chain, host_header};
-use crate::retry::{Policy, last_error, repeatable};
 
 pub const GITHUB_TOKEN: Name = Name {
     var: "GITHUB_TOKEN",
@@ -114,14 +114,17 @@ impl GitHub {
         body: Option<&Value>,
     ) -> Result<Value, String> {
         let url = self.url(path);
-        repeatable(policy, async || self.send(http, &method, &url, body).await)
-            .await
-            .map_err(|e| match last_error(e) {
-                ApiError::Service {
-                    status, message, ..
-                } => format!("{method} {url} answered {status}: {message}"),
-                other => other.to_string(),
-            })
+        // No job can come of a GitHub call: its failure carries none.
+        repeatable::<_, std::convert::Infallible>(policy, async || {
+            self.send(http, &method, &url, body).await
+        })
+        .await
+        .map_err(|e| match last_error(e) {
+            ApiError::Service {
+                status, message, ..
+            } => format!("{method} {url} answered {status}: {message}"),
+            other => other.to_string(),
+        })
     }
 
     /// One attempt. A rate limit is given as `TooManyRequestsException`, so the retry policy

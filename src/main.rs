@@ -1,9 +1,9 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use amplify_start_job::buildlog::FailureLog;
 use amplify_start_job::cancel::Cancel;
 use amplify_start_job::cli::{self, Command};
+use amplify_start_job::hosting::logs::FailureLog;
 use amplify_start_job::runner::{self, escape_data, untrusted};
 use amplify_start_job::{Env, Error, dry_run, exit_code, run};
 

@@ -4,20 +4,20 @@
 
 use std::time::Duration;
 
-use crate::branch::BranchSettings;
-use crate::busy::BusySettings;
+use crate::aws::credentials;
+use crate::aws::retry::{self, Policy};
 use crate::ci;
 use crate::ci::COMMIT_ID;
-use crate::comment::Comment;
-use crate::credentials;
 use crate::env::{Env, Name, SettingsError, boolean};
-use crate::follow::FollowSettings;
-use crate::job::Job;
-use crate::job::JobType;
-use crate::report::OutputSettings;
-use crate::retry::{self, Policy};
-use crate::supersede::CANCEL_PREVIOUS;
-use crate::wait::WaitSettings;
+use crate::hosting::branch::BranchSettings;
+use crate::hosting::busy::BusySettings;
+use crate::hosting::follow::FollowSettings;
+use crate::hosting::job::Job;
+use crate::hosting::job::JobType;
+use crate::hosting::supersede::CANCEL_PREVIOUS;
+use crate::hosting::wait::WaitSettings;
+use crate::report::comment::Comment;
+use crate::report::outputs::OutputSettings;
 
 pub const MODE: Name = Name {
     var: "AMPLIFY_MODE",
@@ -65,7 +65,7 @@ pub struct Settings {
     pub credentials: credentials::Config,
     /// The roots HTTPS trusts (`AMPLIFY_CA_STORE`) and the extra bundles (`AWS_CA_BUNDLE`,
     /// `SSL_CERT_FILE`), read when an HTTPS client is first built, not before.
-    pub tls: crate::net::TlsConfig,
+    pub tls: crate::aws::net::TlsConfig,
     pub outputs: OutputSettings,
     /// `mode: follow`: how long to look for the commit's job.
     pub follow: FollowSettings,
@@ -78,9 +78,9 @@ pub struct Settings {
     /// `download-artifacts`: the folder a waited job's artifacts go to.
     pub artifacts: Option<std::path::PathBuf>,
     /// `github-deployment`, `github-status`: what is reported to GitHub.
-    pub github: crate::github_report::GitHubReport,
+    pub github: crate::report::github::GitHubReport,
     /// `on-missing-credentials`: a fork's pull request without credentials is a notice.
-    pub on_missing_credentials: crate::github_report::OnMissing,
+    pub on_missing_credentials: crate::report::github::OnMissing,
 }
 
 /// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
@@ -111,10 +111,10 @@ impl Settings {
         let follow = FollowSettings::from_env(env)?;
         let cancel_previous = cancel_previous(env, mode, &job)?;
         let busy = BusySettings::from_env(env)?;
-        let log_lines = crate::buildlog::log_lines(env)?;
-        let artifacts = crate::artifacts::folder(env)?;
-        let github = crate::github_report::GitHubReport::from_env(env, ci, &job.branch.value)?;
-        let on_missing_credentials = crate::github_report::OnMissing::from_env(env)?;
+        let log_lines = crate::hosting::logs::log_lines(env)?;
+        let artifacts = crate::hosting::artifacts::folder(env)?;
+        let github = crate::report::github::GitHubReport::from_env(env, ci, &job.branch.value)?;
+        let on_missing_credentials = crate::report::github::OnMissing::from_env(env)?;
         if mode == Mode::Follow && job.commit.id.is_none() {
             return Err(SettingsError::of(
                 COMMIT_ID,
@@ -124,7 +124,7 @@ impl Settings {
             ));
         }
         let credentials = credentials::Config::from_env(env, &job.region, request_timeout)?;
-        let tls = crate::net::TlsConfig::from_env(env)?;
+        let tls = crate::aws::net::TlsConfig::from_env(env)?;
         let outputs = OutputSettings::from_env(env)?;
         Ok(Settings {
             mode,

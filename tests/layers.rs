@@ -24,28 +24,61 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level module a file belongs to (a folder's files are one module), and the module
-/// its `super::` names.
-fn module_of(path: &Path) -> (String, String) {
+/// A file's module path: `aws/net.rs` is `aws::net`, `aws/mod.rs` is `aws`.
+fn file_module(path: &Path) -> Vec<String> {
     let rel = path.strip_prefix(SRC).unwrap();
-    let parts: Vec<String> = rel
+    let mut parts: Vec<String> = rel
         .iter()
-        .map(|p| p.to_string_lossy().into_owned())
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
         .collect();
-    let top = parts[0].trim_end_matches(".rs").to_string();
-    if parts.len() == 1 {
-        if top == "lib" || top == "main" {
-            return (ROOT.into(), ROOT.into());
-        }
-        return (top, ROOT.into());
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
     }
-    let is_mod = parts.len() == 2 && parts[1] == "mod.rs";
-    let sup = if is_mod {
-        ROOT.to_string()
-    } else {
-        top.clone()
-    };
-    (top, sup)
+    parts
+}
+
+/// A folder's `mod.rs` that only declares its rooms (and documents them): no code of its own.
+fn declares_only(text: &str) -> bool {
+    code(text).lines().map(str::trim).all(|l| {
+        l.is_empty() || l.starts_with("#![") || l.starts_with("mod ") || l.starts_with("pub mod ")
+    })
+}
+
+/// The folders whose `mod.rs` has code: each is one module with everything below it (its
+/// files' ties to each other are checked by [`the_files_of_one_module_have_no_cycle`]).
+fn folded_folders() -> Vec<Vec<String>> {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    files
+        .iter()
+        .filter(|f| f.ends_with("mod.rs"))
+        .filter(|f| !declares_only(&std::fs::read_to_string(f).unwrap()))
+        .map(|f| file_module(f))
+        .collect()
+}
+
+/// The module a file belongs to, as `a::b` (the crate root for lib.rs and main.rs): its own
+/// path, or the folded folder above it.
+fn module_of(path: &Path, folded: &[Vec<String>]) -> String {
+    let parts = file_module(path);
+    if parts == ["lib"] || parts == ["main"] {
+        return ROOT.into();
+    }
+    let fold = folded
+        .iter()
+        .filter(|f| parts.starts_with(f))
+        .min_by_key(|f| f.len());
+    fold.unwrap_or(&parts).join("::")
+}
+
+/// A path's module: the longest start of `segments` that is a module, and the name after it.
+fn resolve(segments: &[String], modules: &BTreeSet<String>) -> Option<(String, String)> {
+    (1..=segments.len()).rev().find_map(|n| {
+        let m = segments[..n].join("::");
+        modules
+            .contains(&m)
+            .then(|| (m, segments.get(n).cloned().unwrap_or_else(|| "*".into())))
+    })
 }
 
 /// The code of a file without its tests and comments.
@@ -102,12 +135,13 @@ fn group_body(rest: &str) -> &str {
     rest
 }
 
-/// The (first segment, next name) pairs of a path after `crate::`, expanding groups.
-fn path_pairs(rest: &str) -> Vec<(String, String)> {
+/// The paths after `crate::` (or `super::`) in one `use` or expression, groups expanded:
+/// each a list of segments, the last one the name used.
+fn paths(rest: &str) -> Vec<Vec<String>> {
     if let Some(group) = rest.strip_prefix('{') {
         return group_items(group_body(group))
             .into_iter()
-            .flat_map(path_pairs)
+            .flat_map(paths)
             .collect();
     }
     let first = ident(rest);
@@ -115,26 +149,27 @@ fn path_pairs(rest: &str) -> Vec<(String, String)> {
         return Vec::new();
     }
     let after = &rest[first.len()..];
-    let names: Vec<String> = match after.strip_prefix("::") {
-        Some(g) if g.starts_with('{') => group_items(group_body(&g[1..]))
+    match after.strip_prefix("::") {
+        Some(g) if g.starts_with('{') || !ident(g).is_empty() => paths(g)
             .into_iter()
-            .map(|i| ident(i).to_string())
+            .map(|mut p| {
+                p.insert(0, first.to_string());
+                p
+            })
             .collect(),
-        Some(n) => vec![ident(n).to_string()],
-        None => vec!["*".to_string()],
-    };
-    names.into_iter().map(|n| (first.to_string(), n)).collect()
+        _ => vec![vec![first.to_string()]],
+    }
 }
 
-/// Every path after `prefix` (`crate::` or `super::`): (first segment, the name after it).
-fn references(code: &str, prefix: &str) -> Vec<(String, String)> {
+/// Every path after `prefix` (`crate::` or `super::`), as segments.
+fn references(code: &str, prefix: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for (i, _) in code.match_indices(prefix) {
         let before = code[..i].chars().last();
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
             continue;
         }
-        out.extend(path_pairs(&code[i + prefix.len()..]));
+        out.extend(paths(&code[i + prefix.len()..]));
     }
     out
 }
@@ -142,33 +177,39 @@ fn references(code: &str, prefix: &str) -> Vec<(String, String)> {
 fn graph() -> Graph {
     let mut files = Vec::new();
     rust_files(Path::new(SRC), &mut files);
+    let folded = folded_folders();
+    let declaring: BTreeSet<PathBuf> = files
+        .iter()
+        .filter(|f| f.ends_with("mod.rs") && declares_only(&std::fs::read_to_string(f).unwrap()))
+        .cloned()
+        .collect();
     let mut modules = BTreeSet::new();
-    for f in &files {
-        modules.insert(module_of(f).0);
+    for f in files.iter().filter(|f| !declaring.contains(*f)) {
+        modules.insert(module_of(f, &folded));
     }
     let mut g: Graph = BTreeMap::new();
     for f in &files {
-        let (module, sup) = module_of(f);
-        if f.ends_with("main.rs") {
+        if f.ends_with("main.rs") || declaring.contains(f) {
             continue;
         }
+        let module = module_of(f, &folded);
         g.entry(module.clone()).or_default();
         let code = code(&std::fs::read_to_string(f).unwrap());
-        let mut refs: Vec<(String, String)> = references(&code, "crate::")
-            .into_iter()
-            .map(|(first, name)| {
-                if modules.contains(&first) {
-                    (first, name)
-                } else {
-                    (ROOT.to_string(), first)
-                }
-            })
-            .collect();
-        refs.extend(
-            references(&code, "super::")
-                .into_iter()
-                .map(|(first, _)| (sup.clone(), first)),
-        );
+        let own = file_module(f);
+        let parent = if f.ends_with("mod.rs") {
+            own[..own.len().saturating_sub(1)].to_vec()
+        } else {
+            own[..own.len() - 1].to_vec()
+        };
+        let mut refs: Vec<(String, String)> = Vec::new();
+        for path in references(&code, "crate::") {
+            refs.push(resolve(&path, &modules).unwrap_or((ROOT.into(), path[0].clone())));
+        }
+        for path in references(&code, "super::") {
+            let full: Vec<String> = parent.iter().cloned().chain(path.clone()).collect();
+            let to = resolve(&full, &modules);
+            refs.push(to.unwrap_or((ROOT.into(), path[0].clone())));
+        }
         for (to, name) in refs {
             if to != module {
                 g.entry(module.clone())
@@ -259,31 +300,93 @@ fn the_module_graph_has_no_cycle() {
 #[test]
 fn the_cycle_check_names_the_modules_and_the_names_that_tie_them() {
     let mut g = graph();
-    g.entry("net".into())
+    g.entry("aws::net".into())
         .or_default()
-        .entry("credentials".into())
+        .entry("aws::credentials".into())
         .or_default()
         .insert("Credentials".into());
     let cycle = find_cycle(&g).expect("a cycle added by hand is found");
     assert!(
-        cycle.contains("-> credentials (Credentials)")
-            && cycle.contains("credentials -> net (Http"),
+        cycle.contains("-> aws::credentials (Credentials)")
+            && cycle.contains("aws::credentials -> aws::net (Http"),
         "{cycle}"
     );
     let refs = references(
         "use crate::{a::B, c, d::{E, F}};\nuse crate::n::{x, y::Z};\nlet v = crate::g::h();",
         "crate::",
     );
-    let want = [
-        ("a", "B"),
-        ("c", "*"),
-        ("d", "E"),
-        ("d", "F"),
-        ("n", "x"),
-        ("n", "y"),
-        ("g", "h"),
+    let want: Vec<Vec<&str>> = vec![
+        vec!["a", "B"],
+        vec!["c"],
+        vec!["d", "E"],
+        vec!["d", "F"],
+        vec!["n", "x"],
+        vec!["n", "y", "Z"],
+        vec!["g", "h"],
     ];
-    assert_eq!(refs, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    assert_eq!(refs, want);
+    // A path names the deepest module it reaches, and the name used in it.
+    let modules: BTreeSet<String> = ["hosting::api::jobs", "hosting"].map(String::from).into();
+    let path = ["hosting", "api", "jobs", "JobSummary"].map(String::from);
+    assert_eq!(
+        resolve(&path, &modules),
+        Some(("hosting::api::jobs".into(), "JobSummary".into()))
+    );
+}
+
+/// A folder whose `mod.rs` has code is one module; its files still must not tie each other in
+/// a circle (the credential providers once did: github <-> web_identity).
+#[test]
+fn the_files_of_one_module_have_no_cycle() {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    let folded = folded_folders();
+    assert!(
+        folded.contains(&vec!["aws".to_string(), "credentials".to_string()]),
+        "{folded:?}"
+    );
+    for folder in &folded {
+        let mut g: Graph = BTreeMap::new();
+        let inside: Vec<&PathBuf> = files
+            .iter()
+            .filter(|f| file_module(f).starts_with(folder) && !f.ends_with("mod.rs"))
+            .collect();
+        let names: BTreeSet<String> = inside.iter().map(|f| file_module(f).join("::")).collect();
+        for f in &inside {
+            let me = file_module(f).join("::");
+            g.entry(me.clone()).or_default();
+            let code = code(&std::fs::read_to_string(f).unwrap());
+            for path in references(&code, "super::") {
+                let sibling = format!("{}::{}", folder.join("::"), path[0]);
+                if names.contains(&sibling) && sibling != me {
+                    let name = path.get(1).cloned().unwrap_or_else(|| "*".into());
+                    g.entry(me.clone())
+                        .or_default()
+                        .entry(sibling)
+                        .or_default()
+                        .insert(name);
+                }
+            }
+        }
+        assert!(g.len() > 1, "{folder:?} was read");
+        if let Some(cycle) = find_cycle(&g) {
+            panic!(
+                "the files of {} tie each other in a cycle: {cycle}",
+                folder.join("::")
+            );
+        }
+    }
+}
+
+/// A folder's `mod.rs` only declares its rooms (the service folders, the report and the
+/// modes), so the house reads from the folder names and no room hides behind a re-export.
+#[test]
+fn the_folders_of_the_house_only_declare_their_rooms() {
+    for folder in ["aws", "hosting", "hosting/api", "report", "modes"] {
+        let text = std::fs::read_to_string(format!("{SRC}/{folder}/mod.rs")).unwrap();
+        assert!(declares_only(&text), "{folder}/mod.rs has code of its own");
+    }
+    assert!(!declares_only("pub mod a;\npub use a::B;\n"));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Arbitrary input never panics the parsers: settings, durations, times, AWS answers.
 
-use amplify_start_job::amplify::{parse_error, parse_start_job};
+use amplify_start_job::aws::error::parse_error;
 use amplify_start_job::ci::Context;
 use amplify_start_job::env::{Env, parse_duration, parse_time};
+use amplify_start_job::hosting::api::jobs::parse_start_job;
 use amplify_start_job::settings::Settings;
 use proptest::prelude::*;
 

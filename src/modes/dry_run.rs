@@ -1,0 +1,18 @@
+//! `--dry-run`: everything a start resolves, and the first request it would send, signed
+//! (signature and session token redacted); nothing is sent to Amplify.
+
+use crate::cancel::Cancel;
+use crate::env::Env;
+use crate::error::Error;
+use crate::modes::prepare::{PREPARING, checked, connect, until_cancelled};
+
+/// `--dry-run`: resolves everything, as a start would, and returns the signed request it
+/// would send first (signature and session token redacted), sending nothing to Amplify.
+pub async fn dry_run(env: &Env, cancel: &Cancel) -> Result<String, Error> {
+    let (ci, settings) = checked(env)?;
+    let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+    Ok(match &p.settings.job.source {
+        None => p.client.describe_start_job(&p.body).await?,
+        Some(_) => p.client.describe_create_deployment().await?,
+    })
+}

@@ -1,0 +1,204 @@
+//! What a mode does once its job is known: the branch URL, GitHub's deployment, the wait, the
+//! failing step's log and the artifacts, then the outputs, the step summary and the
+//! pull-request comment.
+
+use crate::cancel::Cancel;
+use crate::env::Env;
+use crate::error::Error;
+use crate::hosting::api::branches::Branch;
+use crate::hosting::api::client::{Client, console_url};
+use crate::hosting::api::jobs::JobSummary;
+use crate::hosting::{artifacts, branch, logs, wait};
+use crate::modes::prepare::Prepared;
+use crate::report::comment;
+use crate::report::outcome::Outcome;
+use crate::report::outputs;
+use crate::report::outputs::Done;
+use crate::runner::{self, untrusted};
+use crate::settings::{Mode, Settings};
+
+/// After the start (or, in follow mode, the find): the branch URL, the wait, the outputs, the
+/// comment.
+pub async fn finish(
+    env: &Env,
+    p: Prepared,
+    summary: JobSummary,
+    branch: Option<Branch>,
+    cancel: &Cancel,
+) -> Result<Done, Error> {
+    let Prepared {
+        settings, client, ..
+    } = p;
+    let mut outcome = outcome(&settings, summary);
+    let verb = if settings.mode == Mode::Follow {
+        "following"
+    } else {
+        "started"
+    };
+    tracing::info!(
+        "{verb} job {} ({}) on {}/{}: {}",
+        outcome.summary.job_id,
+        outcome.summary.status,
+        outcome.app_id,
+        untrusted(&outcome.branch),
+        outcome.job_url
+    );
+    let site = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => None,
+        site = branch::url(&client, branch.as_ref(), &settings.retry) => site,
+    };
+    outcome.branch_url = site.as_ref().map(|s| s.url.clone());
+    let reporter = settings.github.reporter();
+    if let Some(r) = reporter {
+        let stage = site.as_ref().map(|s| s.stage.as_str());
+        let started = r.started(client.http(), &settings.retry, &outcome, stage);
+        outcome.github_deployment_id = started.await;
+    }
+    if let Some(w) = &settings.wait {
+        let github = env.get("GITHUB_ACTIONS") == Some("true");
+        let plan = wait::plan(&client, &outcome.summary).await;
+        match wait::follow(&client, &outcome.summary.job_id, w, &plan, github, cancel).await {
+            Ok(waited) => outcome.waited = Some(waited),
+            Err(e) => {
+                // The job was started: its outputs are written even though following it failed.
+                write_outputs(&settings, &outcome)?;
+                return Err(Error::Api(e));
+            }
+        }
+        // The job has ended: a signal now only cuts the log and the artifacts short.
+        let ended = matches!(
+            outcome.waited.as_ref().map(|w| &w.ending),
+            Some(wait::Ending::Ended(_))
+        );
+        if ended {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => tracing::warn!("interrupted: the job's log and artifacts were not read"),
+                _ = after_wait(&settings, &client, &mut outcome, github) => {}
+            }
+        }
+    }
+    if let Some(r) = reporter {
+        let id = outcome.github_deployment_id;
+        r.ended(client.http(), &settings.retry, &outcome, id).await;
+    }
+    write_outputs(&settings, &outcome)?;
+    post_comment(&settings, &client, &outcome).await;
+    Ok(Done::Job(Box::new(outcome)))
+}
+
+/// After a wait: how long the job queued and ran; for a failure, the failing step's log; for
+/// Amplify's own skip, a notice; the artifacts, when asked for.
+async fn after_wait(settings: &Settings, client: &Client, outcome: &mut Outcome, github: bool) {
+    let Some(wait::Waited {
+        ending: wait::Ending::Ended(job),
+        ..
+    }) = &outcome.waited
+    else {
+        return;
+    };
+    let job = job.clone();
+    if let Some(t) = outcome.timing_text() {
+        tracing::info!(
+            "job {} ended {}: {t}",
+            job.summary.job_id,
+            job.summary.status
+        );
+    }
+    if let Some(notice) = outcome.skip_notice() {
+        if github {
+            runner::notice("Amplify skipped the build", &notice);
+        } else {
+            tracing::info!("{notice}");
+        }
+    } else if job.summary.status != "SUCCEED" {
+        outcome.failure_log = logs::failure(
+            client,
+            &job,
+            settings.log_lines,
+            &settings.retry,
+            settings.request_timeout,
+            &outcome.job_url,
+        )
+        .await;
+    }
+    if let Some(dir) = &settings.artifacts {
+        let (r, t) = (&settings.retry, settings.request_timeout);
+        artifacts::download(client, &job.summary.job_id, dir, r, t).await;
+    }
+}
+
+/// `pr-comment`: one comment on the pull request, made or updated; a failure is a warning.
+async fn post_comment(settings: &Settings, client: &Client, outcome: &Outcome) {
+    let c = match &settings.comment {
+        comment::Comment::Off => return,
+        comment::Comment::NotAPullRequest => {
+            tracing::info!("pr-comment: this run is not for a pull request, so no comment");
+            return;
+        }
+        comment::Comment::On(c) => c,
+    };
+    let marker = comment::marker(&outcome.app_id, &outcome.branch);
+    let body = outcome.pr_comment(&marker);
+    match comment::upsert(client.http(), &settings.retry, c, &marker, &body).await {
+        Ok(comment::Upserted::Created) => {
+            tracing::info!("commented on pull request #{}", c.pull_request)
+        }
+        Ok(comment::Upserted::Updated) => {
+            tracing::info!("updated the comment on pull request #{}", c.pull_request)
+        }
+        Err(e) => tracing::warn!(
+            "could not comment on pull request #{}: {} (the job needs permissions: pull-requests: write)",
+            c.pull_request,
+            untrusted(&e)
+        ),
+    }
+}
+
+pub fn outcome(settings: &Settings, summary: JobSummary) -> Outcome {
+    let job = &settings.job;
+    let job_url = console_url(&job.region, &job.app_id, &job.branch.value, &summary.job_id);
+    Outcome {
+        app_id: job.app_id.clone(),
+        branch: job.branch.value.clone(),
+        summary,
+        job_url,
+        commit: job.commit.id.as_ref().map(|c| c.value.clone()),
+        branch_url: None,
+        waited: None,
+        failure_log: None,
+        github_deployment_id: None,
+        format: settings.outputs.format,
+    }
+}
+
+pub fn write_outputs(settings: &Settings, o: &Outcome) -> Result<(), Error> {
+    let s = &settings.outputs;
+    let started = format!("job {} at {}", o.summary.job_id, o.job_url);
+    if let Some(path) = &s.github_output {
+        outputs::append_outputs(path, &o.outputs()).map_err(|source| Error::Output {
+            what: "outputs",
+            path: path.display().to_string(),
+            started: started.clone(),
+            source,
+        })?;
+    }
+    if let Some(path) = &s.output_file {
+        std::fs::write(path, outputs::dotenv(&o.outputs())).map_err(|source| Error::Output {
+            what: "the dotenv file",
+            path: path.display().to_string(),
+            started: started.clone(),
+            source,
+        })?;
+    }
+    if let Some(path) = &s.github_step_summary {
+        outputs::append(path, &o.step_summary()).map_err(|source| Error::Output {
+            what: "the step summary",
+            path: path.display().to_string(),
+            started,
+            source,
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! One room per mode's pipeline: [`start`], [`follow`], [`delete_branch`]; what they share
+//! first ([`prepare`]: settings, credentials, the client, the app) and last ([`finish`]: the
+//! wait, the outputs, the reports).
+
+pub mod delete_branch;
+pub mod dry_run;
+pub mod finish;
+pub mod follow;
+pub mod prepare;
+pub mod start;

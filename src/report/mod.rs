@@ -1,0 +1,9 @@
+//! What a run tells, split by audience: [`outcome`] (the run's result), [`outputs`] (the CI's
+//! outputs, the dotenv file and stdout), [`summary`] (the step summary), [`comment`] (the
+//! pull-request comment) and [`github`] (GitHub deployments and commit statuses).
+
+pub mod comment;
+pub mod github;
+pub mod outcome;
+pub mod outputs;
+pub mod summary;
