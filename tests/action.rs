@@ -397,13 +397,14 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// The backticked names in one column of the README table under `heading`.
-fn readme_column(heading: &str, column: usize) -> Vec<String> {
-    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+/// The backticked names in one column of the table under `heading` in the reference page
+/// `page` (docs/).
+fn readme_column(page: &str, heading: &str, column: usize) -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join(page)).unwrap();
     let section = readme
         .split(&format!("\n## {heading}\n"))
         .nth(1)
-        .unwrap_or_else(|| panic!("README has ## {heading}"));
+        .unwrap_or_else(|| panic!("{page} has ## {heading}"));
     section
         .lines()
         .skip_while(|l| !l.starts_with('|'))
@@ -426,19 +427,19 @@ fn readme_action_and_binary_settings_agree() {
     let inputs: Vec<String> = names(&action, "inputs");
     let outputs: Vec<String> = names(&action, "outputs");
     assert_eq!(
-        sorted(readme_column("Settings", 2)),
+        sorted(readme_column("docs/settings.md", "Settings", 2)),
         sorted(inputs.clone()),
-        "README settings table vs action.yml inputs"
+        "docs/settings.md's table vs action.yml inputs"
     );
     assert_eq!(
-        sorted(readme_column("Outputs", 0)),
+        sorted(readme_column("docs/outputs.md", "Outputs", 0)),
         sorted(outputs),
-        "README outputs table vs action.yml outputs"
+        "docs/outputs.md's table vs action.yml outputs"
     );
 
-    // Each input maps to the variable the README names first for it, and the binary reads it
-    // (every_input_reaches_the_binary... proves the reading).
-    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    // Each input maps to the variable the settings page names first for it, and the binary
+    // reads it (every_input_reaches_the_binary... proves the reading).
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("docs/settings.md")).unwrap();
     let env = action["runs"]["env"].as_object().unwrap();
     for (var, expr) in env {
         let input = expr
@@ -454,7 +455,7 @@ fn readme_action_and_binary_settings_agree() {
                         .nth(3)
                         .is_some_and(|c| c.trim() == format!("`{input}`"))
             })
-            .unwrap_or_else(|| panic!("README row for input {input}"));
+            .unwrap_or_else(|| panic!("docs/settings.md row for input {input}"));
         let first_var = row.split('|').nth(2).unwrap().split('`').nth(1).unwrap();
         assert_eq!(first_var, var, "input {input}");
     }
