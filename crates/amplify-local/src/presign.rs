@@ -2,8 +2,8 @@
 //! the artifacts (`GetArtifactUrl`). They carry no SigV4 header; a token names what they grant
 //! and when that ends. Refusals are S3's XML errors.
 
-use crate::State;
 use crate::http::Response;
+use crate::state::State;
 
 /// What a presigned URL grants, and until when.
 #[derive(Debug, Clone)]
@@ -19,10 +19,10 @@ pub(crate) struct Grant {
 
 /// A new URL under `/{path}/` for `grant`, valid for `ttl` seconds from now.
 pub(crate) fn issue(s: &mut State, path: &str, mut grant: Grant, ttl: u64) -> String {
-    grant.expires = crate::now() + ttl as f64;
+    grant.expires = crate::state::now() + ttl as f64;
     let token = format!(
         "{:016x}{:08x}",
-        crate::scramble(s.presigned.len()),
+        crate::state::scramble(s.presigned.len()),
         grant.job_id
     );
     s.presigned.insert(token.clone(), grant);
@@ -54,7 +54,7 @@ pub(crate) fn redeem(
             "The request signature we calculated does not match the signature you provided",
         ));
     };
-    if crate::now() >= g.expires {
+    if crate::state::now() >= g.expires {
         return Err(s3_error(403, "AccessDenied", "Request has expired"));
     }
     Ok(g)

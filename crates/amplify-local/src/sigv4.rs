@@ -46,6 +46,15 @@ pub fn access_key_id(req: &Request) -> Option<&str> {
     credential.split('/').next()
 }
 
+/// The service a request is signed for: its credential scope's fourth part
+/// (`AKID/20261207/us-east-1/amplify/aws4_request`).
+pub fn scope_service(req: &Request) -> Option<&str> {
+    let auth = req.header("authorization")?;
+    let credential = auth.split("Credential=").nth(1)?;
+    let scope = credential.split([',', ' ']).next()?;
+    scope.split('/').nth(3)
+}
+
 pub fn verify(
     req: &Request,
     keys: &[Key],

@@ -4,10 +4,11 @@
 
 use serde_json::{Value, json};
 
+use crate::answer::{aws_error, bad_request, constraint, json_object};
+use crate::hosting::jobs::{ahead_of, new_job, replace, started_summary, unfinished_job};
 use crate::http::{Request, Response};
-use crate::jobs::{ahead_of, new_job, replace, started_summary, unfinished_job};
 use crate::presign::{self, Grant, s3_error};
-use crate::{Config, State, aws_error, bad_request, constraint, json_object};
+use crate::state::{Config, State};
 
 /// One archive uploaded for a job, as the tests read it.
 #[derive(Debug, Clone)]
@@ -323,10 +324,10 @@ PK\x05\x06\0\0\0\0\x01\0\x01\0\x2f\0\0\0\x1f\0\0\0\0\0";
             "main",
             &json!({"jobType": "RELEASE"}),
         );
-        crate::jobs::get_job("d1", "main", &job.id.to_string(), &config, &mut s);
+        crate::hosting::jobs::get_job("d1", "main", &job.id.to_string(), &config, &mut s);
         assert_eq!(s.jobs[0].status, "PENDING", "not yet its time");
         s.jobs[0].changed_at -= 3600.0;
-        crate::jobs::get_job("d1", "main", &job.id.to_string(), &config, &mut s);
+        crate::hosting::jobs::get_job("d1", "main", &job.id.to_string(), &config, &mut s);
         assert_eq!(s.jobs[0].status, "PROVISIONING");
     }
 

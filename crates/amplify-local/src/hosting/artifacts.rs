@@ -4,9 +4,11 @@
 
 use serde_json::json;
 
+use crate::answer::{aws_error, constraint, offset_token, paging};
 use crate::http::{Request, Response};
 use crate::presign::{self, Grant, s3_error};
-use crate::{Config, State, aws_error, constraint, offset_token, paging, sigv4};
+use crate::sigv4;
+use crate::state::{Config, State};
 
 /// An artifact's id: its job and its index, readable back.
 fn id_of(app: &str, branch: &str, job: u64, index: usize) -> String {

@@ -6,11 +6,10 @@ use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
+use crate::ACCOUNT;
+use crate::answer::{aws_error, bad_request, constraint, json_object, paging};
 use crate::http::{Request, Response};
-use crate::{
-    ACCOUNT, Config, Job, State, aws_error, bad_request, constraint, json_object, now, paging,
-    scramble,
-};
+use crate::state::{Config, Job, State, now, scramble};
 
 /// The statuses of a job that has not ended: while a branch has one, StartJob is refused.
 pub(crate) fn unfinished(status: &str) -> bool {
@@ -374,7 +373,7 @@ fn steps(job: &Job, config: &Config, s: &mut State) -> Value {
                 "startTime": begin,
                 "endTime": end,
                 "status": status,
-                "logUrl": crate::logs::url(s, config, job, name),
+                "logUrl": crate::hosting::logs::url(s, config, job, name),
             });
             // Amplify says why a step failed or was cancelled.
             let reason = match status {

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::ACCOUNT;
+use crate::answer::{aws_error, bad_request, constraint, json_object, offset_token, paging};
 use crate::http::{Request, Response};
-use crate::{
-    ACCOUNT, Config, State, aws_error, bad_request, constraint, json_object, now, offset_token,
-    paging,
-};
+use crate::state::{Config, State, now};
 
 /// Branches an app may have, as AWS enforces it.
 pub const MAX_BRANCHES: usize = 50;

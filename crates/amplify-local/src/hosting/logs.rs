@@ -5,7 +5,7 @@
 
 use crate::http::Response;
 use crate::presign::{self, Grant, s3_error};
-use crate::{Config, Job, State};
+use crate::state::{Config, Job, State};
 
 /// The error line a failed step's generated log carries: what a build tool prints.
 pub const ERROR_LINE: &str =

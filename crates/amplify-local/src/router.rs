@@ -1,0 +1,271 @@
+//! One router for every service: the SigV4 credential scope names the service a request is
+//! for (`amplify`; presigned URLs carry none), then the method and path name its operation.
+//! Each service's operations are answered in its own folder ([`crate::hosting`]).
+
+use crate::answer::aws_error;
+use crate::hosting::routes;
+use crate::http::{Request, Response};
+use crate::server::Action;
+use crate::sigv4;
+use crate::state::{Config, Fault, State};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    StartJob,
+    GetJob,
+    ListJobs,
+    StopJob,
+    CreateDeployment,
+    StartDeployment,
+    /// The zip's `PUT` to the URL `CreateDeployment` gave (not SigV4-signed: presigned).
+    Upload,
+    ListArtifacts,
+    GetArtifactUrl,
+    /// A step log's `GET` from the URL `GetJob` gave (presigned).
+    Log,
+    /// An artifact's `GET` from the URL `GetArtifactUrl` gave (presigned).
+    Artifact,
+    GetApp,
+    GetBranch,
+    ListBranches,
+    CreateBranch,
+    DeleteBranch,
+}
+
+impl Op {
+    /// Every operation the router knows, in the order `--help` lists them.
+    pub const ALL: [Op; 16] = [
+        Op::StartJob,
+        Op::GetJob,
+        Op::ListJobs,
+        Op::StopJob,
+        Op::CreateDeployment,
+        Op::StartDeployment,
+        Op::ListArtifacts,
+        Op::GetArtifactUrl,
+        Op::GetApp,
+        Op::GetBranch,
+        Op::ListBranches,
+        Op::CreateBranch,
+        Op::DeleteBranch,
+        Op::Upload,
+        Op::Log,
+        Op::Artifact,
+    ];
+
+    /// The API operation's name; `None` for the presigned URLs it serves (the upload, logs and
+    /// artifacts), which are S3's, not Amplify's.
+    pub fn api_name(self) -> Option<&'static str> {
+        Some(match self {
+            Op::StartJob => "StartJob",
+            Op::GetJob => "GetJob",
+            Op::ListJobs => "ListJobs",
+            Op::StopJob => "StopJob",
+            Op::CreateDeployment => "CreateDeployment",
+            Op::StartDeployment => "StartDeployment",
+            Op::ListArtifacts => "ListArtifacts",
+            Op::GetArtifactUrl => "GetArtifactUrl",
+            Op::GetApp => "GetApp",
+            Op::GetBranch => "GetBranch",
+            Op::ListBranches => "ListBranches",
+            Op::CreateBranch => "CreateBranch",
+            Op::DeleteBranch => "DeleteBranch",
+            Op::Upload | Op::Log | Op::Artifact => return None,
+        })
+    }
+}
+
+/// The API operations served, as `--help` lists them.
+pub fn operations() -> Vec<&'static str> {
+    Op::ALL.iter().filter_map(|op| op.api_name()).collect()
+}
+
+pub(crate) fn decide(
+    req: &Request,
+    route: Result<(Op, Vec<String>), Response>,
+    signature: Result<sigv4::Verified, sigv4::Rejection>,
+    config: &Config,
+    s: &mut State,
+) -> Action {
+    if let Err(r) = signature {
+        let status = if r.code == "MissingAuthenticationTokenException" {
+            403
+        } else if r.code == "IncompleteSignatureException" {
+            400
+        } else {
+            403
+        };
+        return Action::Respond(aws_error(status, r.code, &r.message));
+    }
+    let (op, params) = match route {
+        Ok(r) => r,
+        Err(resp) => return Action::Respond(resp),
+    };
+    let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut s.branch_hooks)
+        .into_iter()
+        .partition(|(o, _)| *o == op);
+    s.branch_hooks = later;
+    s.branches.extend(due.into_iter().map(|(_, b)| b));
+    if op == Op::StartJob && !routes::take_token(config, s) {
+        return Action::Respond(aws_error(429, "LimitExceededException", "Rate exceeded"));
+    }
+    let fault = s
+        .faults
+        .get_mut(&op)
+        .and_then(|q| q.pop_front())
+        .or_else(|| s.always.get(&op).cloned());
+    match fault {
+        None => Action::Respond(routes::apply(op, &params, req, config, s)),
+        Some(Fault::Answer {
+            status,
+            error_type,
+            content_type,
+            body,
+            retry_after,
+        }) => {
+            let mut resp = Response::new(status, &content_type, body);
+            if let Some(t) = error_type {
+                resp = resp.header(
+                    "x-amzn-ErrorType",
+                    format!("{t}:http://internal.amazon.com/coral/com.amazonaws.amplify/"),
+                );
+            }
+            if let Some(ra) = retry_after {
+                resp = resp.header("Retry-After", ra);
+            }
+            Action::Respond(resp)
+        }
+        Some(Fault::Reset) => Action::Reset,
+        Some(Fault::ApplyThenReset) => {
+            routes::apply(op, &params, req, config, s);
+            Action::Reset
+        }
+        Some(Fault::Delay(d)) => {
+            Action::DelayThenRespond(d, routes::apply(op, &params, req, config, s))
+        }
+        Some(Fault::Hang) => Action::Hang,
+        Some(Fault::ApplyThenCutOff) => {
+            let mut resp = routes::apply(op, &params, req, config, s);
+            resp.body.truncate(resp.body.len() / 2);
+            Action::Respond(resp)
+        }
+        Some(Fault::ApplyThenHang) => {
+            routes::apply(op, &params, req, config, s);
+            Action::Hang
+        }
+    }
+}
+
+/// The SigV4 signing name of Amplify Hosting, the service it plays.
+pub(crate) const HOSTING: &str = "amplify";
+
+/// Maps a request to an operation and its decoded path labels: a presigned URL it handed out
+/// (uploads, logs, artifacts: S3's part), else the operation of the service the SigV4
+/// credential scope names (an unsigned request goes to Hosting, whose signature check refuses
+/// it). Every operation it answers is in [`Op::ALL`] (a test routes one request of each).
+pub(crate) fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
+    let path: Vec<String> = req
+        .raw_path()
+        .split('/')
+        .skip(1)
+        .map(sigv4::percent_decode)
+        .collect();
+    if let [first, token] = path.as_slice() {
+        let presigned = match first.as_str() {
+            "_upload" => Some(Op::Upload),
+            "_logs" => Some(Op::Log),
+            "_artifacts" => Some(Op::Artifact),
+            _ => None,
+        };
+        if let Some(op) = presigned {
+            return Ok((op, vec![token.clone()]));
+        }
+    }
+    match sigv4::scope_service(req).unwrap_or(HOSTING) {
+        HOSTING => routes::route(req),
+        other => Err(aws_error(
+            404,
+            "UnknownOperationException",
+            &format!("amplify-local serves the services amplify, not {other}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod router_tests {
+    use super::*;
+
+    /// One request of each operation. The match is exhaustive and numbers each operation, so
+    /// a new one needs a sample here and a place in [`Op::ALL`].
+    fn sample(op: Op) -> (usize, &'static str, String) {
+        let p = "/apps/d1a2b3c4d5e6f7/branches/main";
+        match op {
+            Op::StartJob => (0, "POST", format!("{p}/jobs")),
+            Op::GetJob => (1, "GET", format!("{p}/jobs/1")),
+            Op::ListJobs => (2, "GET", format!("{p}/jobs")),
+            Op::StopJob => (3, "DELETE", format!("{p}/jobs/1/stop")),
+            Op::CreateDeployment => (4, "POST", format!("{p}/deployments")),
+            Op::StartDeployment => (5, "POST", format!("{p}/deployments/start")),
+            Op::ListArtifacts => (6, "GET", format!("{p}/jobs/1/artifacts")),
+            Op::GetArtifactUrl => (7, "GET", "/artifacts/a1".into()),
+            Op::GetApp => (8, "GET", "/apps/d1a2b3c4d5e6f7".into()),
+            Op::GetBranch => (9, "GET", p.into()),
+            Op::ListBranches => (10, "GET", "/apps/d1a2b3c4d5e6f7/branches".into()),
+            Op::CreateBranch => (11, "POST", "/apps/d1a2b3c4d5e6f7/branches".into()),
+            Op::DeleteBranch => (12, "DELETE", p.into()),
+            Op::Upload => (13, "PUT", "/_upload/t".into()),
+            Op::Log => (14, "GET", "/_logs/t".into()),
+            Op::Artifact => (15, "GET", "/_artifacts/t".into()),
+        }
+    }
+
+    #[test]
+    fn every_operation_is_listed_once_and_routed() {
+        let numbers: Vec<usize> = Op::ALL.iter().map(|op| sample(*op).0).collect();
+        let mut sorted = numbers.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted,
+            (0..Op::ALL.len()).collect::<Vec<_>>(),
+            "{numbers:?}"
+        );
+        for op in Op::ALL {
+            let (_, method, path) = sample(op);
+            let req = Request {
+                method: method.into(),
+                target: path.clone(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            assert_eq!(
+                route(&req).ok().map(|(o, _)| o),
+                Some(op),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(operations().len(), 13);
+    }
+
+    #[test]
+    fn the_credential_scope_picks_the_service() {
+        let signed_for = |service: &str| Request {
+            method: "GET".into(),
+            target: "/apps/d1a2b3c4d5e6f7".into(),
+            headers: vec![(
+                "Authorization".into(),
+                format!(
+                    "AWS4-HMAC-SHA256 Credential=AKID/20261207/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+                ),
+            )],
+            body: Vec::new(),
+        };
+        assert_eq!(
+            route(&signed_for("amplify")).ok().map(|(o, _)| o),
+            Some(Op::GetApp)
+        );
+        let other = route(&signed_for("s3")).unwrap_err();
+        assert_eq!(other.status, 404);
+        assert!(String::from_utf8_lossy(&other.body).contains("not s3"));
+    }
+}
