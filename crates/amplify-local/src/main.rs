@@ -12,7 +12,7 @@ const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SU
                     [--start-job-rate PER_SECOND] [--start-job-burst N]
                     [--tls-cert PEM --tls-key PEM] [--log-lines N] [--failing-log FILE]
                     [--artifact NAME=FILE]... [--app APP=BRANCH,...]... [--step-seconds N]
-                    [--concurrent-jobs] [--help]
+                    [--latency-ms N] [--idle-timeout SECONDS] [--concurrent-jobs] [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
@@ -25,6 +25,9 @@ text of --failing-log. --artifact gives every job an artifact (ListArtifacts, Ge
 --app restricts the endpoint to the apps named, each with its branches (others answer
 NotFoundException); without it every well-formed app and branch exists. --step-seconds makes
 each status of a job last at least N seconds (default 0: one status per GetJob).
+--latency-ms plays a network's round trip (for benchmarks): each answer leaves N ms after its
+request arrived, and a new connection's first byte waits one round trip (two over HTTPS, for
+TLS's handshake). --idle-timeout closes a kept-alive connection idle that long, as AWS does.
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
@@ -97,6 +100,12 @@ fn main() -> ExitCode {
             },
             ("--step-seconds", Some(n)) if n.parse::<f64>().is_ok_and(|n| n >= 0.0) => {
                 config.step_secs = n.parse().unwrap()
+            }
+            ("--latency-ms", Some(n)) if n.parse::<u64>().is_ok() => {
+                config.latency = std::time::Duration::from_millis(n.parse().unwrap())
+            }
+            ("--idle-timeout", Some(n)) if n.parse::<f64>().is_ok_and(|n| n > 0.0) => {
+                config.idle_timeout = Some(std::time::Duration::from_secs_f64(n.parse().unwrap()))
             }
             ("--tls-cert", Some(p)) => cert = Some(std::path::PathBuf::from(p)),
             ("--tls-key", Some(p)) => key = Some(std::path::PathBuf::from(p)),

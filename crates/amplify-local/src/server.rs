@@ -150,6 +150,11 @@ impl Server {
         s.faults.entry(op).or_default().extend(faults);
     }
 
+    /// How many connections clients opened.
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().connections
+    }
+
     /// Answer every call of `op` with `fault` (after the queued ones are used up).
     pub fn always(&self, op: Op, fault: Fault) {
         self.state.lock().unwrap().always.insert(op, fault);
@@ -239,8 +244,14 @@ async fn accept_loop(
         };
         // Each answer and each handshake flight goes out at once, as from a real endpoint.
         let _ = stream.set_nodelay(true);
+        state.lock().unwrap().connections += 1;
         let (c, s, tls) = (config.clone(), state.clone(), tls.clone());
         tokio::spawn(async move {
+            // A network's round trips before the first byte: TCP's handshake, and TLS's.
+            let trips = if tls.is_some() { 2 } else { 1 };
+            if !c.latency.is_zero() {
+                tokio::time::sleep(c.latency * trips).await;
+            }
             match tls {
                 None => serve_connection(stream, c, s).await,
                 Some(acceptor) => {
@@ -257,7 +268,21 @@ async fn accept_loop(
 async fn serve_connection<S: Conn>(mut stream: S, config: Arc<Config>, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     loop {
-        let req = match http::read_request(&mut stream, &mut buf).await {
+        let between_requests = buf.is_empty();
+        let read = http::read_request(&mut stream, &mut buf);
+        let read = match config.idle_timeout {
+            // A kept-alive connection with no request for this long is closed, as AWS's
+            // endpoints close theirs.
+            Some(idle) if between_requests => match tokio::time::timeout(idle, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+            },
+            _ => read.await,
+        };
+        let req = match read {
             Ok(Some(req)) => req,
             Ok(None) | Err(http::ReadError::Io(_)) => return,
             Err(http::ReadError::TooLarge(n)) => {
@@ -280,6 +305,10 @@ async fn serve_connection<S: Conn>(mut stream: S, config: Arc<Config>, state: Ar
             .header("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
         let action = handle(&req, &config, &state);
+        if !config.latency.is_zero() {
+            // The request's way in and the answer's way out.
+            tokio::time::sleep(config.latency).await;
+        }
         match action {
             Action::Respond(resp) => {
                 if http::write_response(&mut stream, &resp).await.is_err() {

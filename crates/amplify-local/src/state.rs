@@ -137,6 +137,12 @@ pub struct Config {
     /// Each status of a job lasts at least this long (0: one status per GetJob, as fast as a
     /// test polls), so a pipeline test can have builds that take time.
     pub step_secs: f64,
+    /// A network's round trip, played: each answer goes out this long after its request
+    /// arrived, and a new connection's first byte waits one round trip (plain HTTP: TCP's
+    /// handshake) or two (HTTPS: TCP's and TLS's). Zero: loopback as it is.
+    pub latency: Duration,
+    /// A kept-alive connection idle this long is closed by the endpoint.
+    pub idle_timeout: Option<Duration>,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -167,6 +173,8 @@ impl Default for Config {
             log_ttl_secs: 3 * 3600,
             artifacts: Vec::new(),
             step_secs: 0.0,
+            latency: Duration::ZERO,
+            idle_timeout: None,
         }
     }
 }
@@ -231,6 +239,8 @@ pub(crate) struct State {
     pub(crate) bucket: Option<(f64, f64)>,
     /// This server's own URL, for the upload URLs it hands out.
     pub(crate) base_url: String,
+    /// How many connections were accepted.
+    pub(crate) connections: usize,
 }
 
 pub(crate) fn now() -> f64 {
