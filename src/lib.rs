@@ -21,7 +21,7 @@
 //! - layer 9: hosting::busy, report::outputs, report::summary
 //! - layer 10: report::comment, report::github
 //! - layer 11: settings, error
-//! - layer 12: modes::prepare
+//! - layer 12: modes::prepare, modes::reads
 //! - layer 13: modes::finish, modes::dry_run
 //! - layer 14: modes::start, modes::follow, modes::delete_branch
 #![warn(clippy::print_stdout, clippy::print_stderr)]

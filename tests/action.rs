@@ -197,14 +197,18 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let runner = container_env(&server, GOOD);
     let run = runner.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    // create-branch reads the branch first (it exists), then the job starts.
-    assert_eq!(server.requests()[0].op, Some(Op::GetBranch));
+    // create-branch reads the branch first (it exists), then the job starts (GetApp, for the
+    // branch-url, goes beside them).
+    let ops: Vec<Option<Op>> = server.requests().iter().map(|r| r.op).collect();
+    let at = |op: Op| ops.iter().position(|o| *o == Some(op)).unwrap();
+    assert!(at(Op::GetBranch) < at(Op::StartJob), "{ops:?}");
+    let start = first(&server, Op::StartJob);
     assert_eq!(
-        api_requests(&server)[0].request.target,
+        start.request.target,
         "/apps/d1a2b3c4d5e6f7/branches/feature%2Ffrom-input/jobs"
     );
     assert_eq!(
-        body(&server, 0),
+        serde_json::from_slice::<serde_json::Value>(&start.request.body).unwrap(),
         serde_json::json!({"jobType": "WEB_HOOK", "jobReason": "reason from input", "commitId": "c0ffee",
                            "commitMessage": "message from input", "commitTime": 1704164645})
     );
@@ -337,7 +341,7 @@ fn empty_inputs_fall_back_to_the_ci_context() {
     let run = runner.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
-        server.requests()[0].request.target,
+        first(&server, Op::StartJob).request.target,
         "/apps/d1a2b3c4d5e6f7/branches/main/jobs"
     );
     assert_eq!(body(&server, 0)["commitId"], SHA);

@@ -73,7 +73,7 @@ fn flags_win_over_the_environment() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        server.requests()[0]
+        first(&server, Op::StartJob)
             .request
             .target
             .contains("/branches/from-flag/")

@@ -18,13 +18,14 @@ fn following(server: &Server) -> Gh {
 #[test]
 fn a_webhook_job_that_appears_later_is_found_and_followed_to_its_end() {
     let server = Server::start(Config::default());
-    // The webhook lags: the first lookup finds nothing, the second finds the job.
-    server.webhook_job(APP, "main", SHA, 1);
+    // The webhook lags: the first lookup finds nothing, the second finds the job (the wait's
+    // read of the branch's history, beside the first lookup, counts as one here).
+    server.webhook_job(APP, "main", SHA, 2);
     let gh = following(&server);
     let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(calls(&server, Op::StartJob), 0, "follow starts nothing");
-    // Two lookups, then the wait's one read of the branch's history (to plan its polls).
+    // Two lookups, and beside the first the wait's one read of the branch's history.
     assert_eq!(calls(&server, Op::ListJobs), 3);
     assert!(
         run.stderr.contains("no job for commit 0123456789abcdef0123456789abcdef01234567 yet: looking again every 5s or more"),

@@ -185,7 +185,7 @@ fn a_zip_is_uploaded_as_it_is_and_a_url_is_not_uploaded() {
         assert_eq!(run.code, 0, "{url}: {}", run.stderr);
         assert_eq!(calls(&server, Op::CreateDeployment), 0);
         assert_eq!(calls(&server, Op::Upload), 0);
-        let start = &server.requests()[0];
+        let start = &first(&server, Op::StartDeployment);
         assert_eq!(start.op, Some(Op::StartDeployment));
         assert_eq!(
             serde_json::from_slice::<Value>(&start.request.body).unwrap(),

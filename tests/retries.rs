@@ -269,7 +269,9 @@ fn a_signature_refused_for_another_reason_is_not_retried() {
     env.insert("AWS_SECRET_ACCESS_KEY".into(), "not-the-secret".into());
     let run = run_with(&env, None);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert_eq!(server.requests().len(), 1);
+    // StartJob once, and each read beside it (GetBranch, GetApp) once: none is retried.
+    assert_eq!(calls(&server, Op::StartJob), 1);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[test]

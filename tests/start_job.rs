@@ -95,7 +95,7 @@ fn pull_request_builds_the_head_commit_of_the_head_branch() {
         .set("GITHUB_SHA", "1111111111111111111111111111111111111111");
     let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let r = &server.requests()[0];
+    let r = &first(&server, Op::StartJob);
     assert_eq!(
         r.request.target,
         "/apps/d1a2b3c4d5e6f7/branches/feature%2Flogin/jobs"
@@ -173,7 +173,7 @@ fn explicit_settings_win_over_the_ci_context() {
         json!({"jobType": "WEB_HOOK", "jobReason": "hotfix", "commitId": "abc123", "commitMessage": "Explicit", "commitTime": 1600000000})
     );
     assert_eq!(
-        server.requests()[0].request.target,
+        first(&server, Op::StartJob).request.target,
         "/apps/d1a2b3c4d5e6f7/branches/staging/jobs"
     );
 }
@@ -264,7 +264,7 @@ fn a_session_token_is_sent_and_signed() {
     );
     let run = run_with(&env, None);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let canonical = server.requests()[0].signature.clone().unwrap();
+    let canonical = first(&server, Op::StartJob).signature.clone().unwrap();
     assert!(
         canonical.contains("x-amz-security-token:FQoGZXIvYXdzEXAMPLETOKEN\n"),
         "{canonical}"
@@ -460,5 +460,33 @@ fn an_unreachable_endpoint_exits_4() {
             .contains("StartJob got no answer from http://127.0.0.1:"),
         "{}",
         run.stderr
+    );
+}
+
+/// A start pays one round trip after the handshake: the reads for branch-url (GetBranch,
+/// GetApp) go out beside StartJob, not after its answer. StartJob's answer is held back here;
+/// both reads arrive while it is held.
+#[test]
+fn the_branch_url_reads_go_out_beside_start_job_not_after_it() {
+    let server = Server::start(Config::default());
+    let held = std::time::Duration::from_millis(1500);
+    server.push_faults(Op::StartJob, [Fault::Delay(held)]);
+    let gh = github(&server, "push", json!({}));
+    let run = gh.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let start = first(&server, Op::StartJob).at;
+    for op in [Op::GetBranch, Op::GetApp] {
+        let at = first(&server, op).at;
+        assert!(
+            at < start + held.as_secs_f64() / 2.0,
+            "{op:?} arrived {:.3}s after StartJob, whose answer took {held:?}",
+            at - start
+        );
+    }
+    assert!(server.connections() >= 3, "each on its own connection");
+    let outputs = parse_outputs(&gh.output());
+    assert_eq!(
+        outputs["branch-url"],
+        "https://main.d1a2b3c4d5e6f7.amplifyapp.com"
     );
 }

@@ -198,3 +198,30 @@ fn wait_booleans_are_strict() {
     }
     assert!(server.requests().is_empty());
 }
+
+/// AWS closes a kept-alive connection that stays idle; a wait of an hour polls across many
+/// such closes. Each poll here comes after the endpoint closed the last connection: the wait
+/// opens a new one and goes on, every poll answered, none failed.
+#[test]
+fn a_wait_goes_on_when_the_endpoint_closes_idle_connections() {
+    let server = Server::start(Config {
+        idle_timeout: Some(std::time::Duration::from_millis(100)),
+        ..Config::default()
+    });
+    let mut gh = waiting(&server);
+    gh.set("AMPLIFY_POLL_INTERVAL", "400ms");
+    let run = gh.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(calls(&server, Op::GetJob), 3);
+    assert_eq!(parse_outputs(&gh.output())["job-status"], "SUCCEED");
+    assert!(
+        server.connections() >= 4,
+        "a new connection after each idle close: {}",
+        server.connections()
+    );
+    assert!(
+        !run.stderr.contains("attempt 1 of"),
+        "no poll failed: {}",
+        run.stderr
+    );
+}

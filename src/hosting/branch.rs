@@ -285,19 +285,35 @@ pub struct Site {
     pub stage: String,
 }
 
-/// The branch's site, from the branch (read here unless given) and the app. A read that fails
-/// (often denied) is one warning, and no site: never a failed run.
+/// The branch's site, from the branch (read here unless given) and the app, read together. A
+/// read that fails (often denied) is one warning, and no site: never a failed run.
 pub async fn url(client: &Client, known: Option<&Branch>, policy: &Policy) -> Option<Site> {
     let branch = async {
         match known {
             Some(b) => Ok(b.clone()),
-            None => repeatable(policy, async || client.get_branch().await).await,
+            None => read(client, policy).await,
         }
     };
-    // One after the other, on the connection StartJob left open: a second connection would
-    // cost more memory than the round trip costs time.
-    let branch = branch.await;
-    let domain = repeatable(policy, async || client.default_domain().await).await;
+    let (branch, domain) = tokio::join!(branch, domain(client, policy));
+    site(branch, domain)
+}
+
+/// `GetBranch`, retried: the branch as it is.
+pub async fn read(client: &Client, policy: &Policy) -> Result<Branch, RetryError> {
+    repeatable(policy, async || client.get_branch().await).await
+}
+
+/// `GetApp`, retried: the app's default domain, the second half of a branch's site.
+pub async fn domain(client: &Client, policy: &Policy) -> Result<String, RetryError> {
+    repeatable(policy, async || client.default_domain().await).await
+}
+
+/// The site of `branch` on the app's `domain`, however each was read; a failed read is one
+/// warning, and no site.
+pub fn site(
+    branch: Result<Branch, RetryError>,
+    domain: Result<String, RetryError>,
+) -> Option<Site> {
     match (branch, domain) {
         (Ok(b), Ok(d)) => {
             let name = if b.display_name.is_empty() {

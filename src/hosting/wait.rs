@@ -123,20 +123,34 @@ pub struct Plan {
     pub age: f64,
 }
 
-/// The plan for `job`: the durations of the branch's last successful jobs (one `ListJobs`
-/// of 20; without them, the plain schedule) and the job's age.
-pub async fn plan(client: &Client, job: &crate::hosting::api::jobs::JobSummary) -> Plan {
-    let history = match client.list_jobs(20).await {
+/// The branch's last successful jobs and their durations (one `ListJobs` of 20; without them,
+/// the plain schedule). It needs nothing of the job, so it is read beside the start.
+pub async fn history(client: &Client) -> Vec<(String, f64)> {
+    match client.list_jobs(20).await {
         Ok(jobs) => jobs
             .iter()
-            .filter(|j| j.status == "SUCCEED" && j.job_id != job.job_id)
-            .filter_map(|j| Some(j.end_time? - j.start_time?))
+            .filter(|j| j.status == "SUCCEED")
+            .filter_map(|j| Some((j.job_id.clone(), j.end_time? - j.start_time?)))
             .collect(),
         Err(e) => {
             tracing::debug!("no history to plan the polls: {e}");
             Vec::new()
         }
-    };
+    }
+}
+
+/// The plan for `job`: the durations of the other jobs of the branch's `history`, and the
+/// job's age.
+pub fn plan(
+    client: &Client,
+    history: Vec<(String, f64)>,
+    job: &crate::hosting::api::jobs::JobSummary,
+) -> Plan {
+    let history = history
+        .into_iter()
+        .filter(|(id, _)| *id != job.job_id)
+        .map(|(_, d)| d)
+        .collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

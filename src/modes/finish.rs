@@ -5,11 +5,11 @@
 use crate::cancel::Cancel;
 use crate::env::Env;
 use crate::error::Error;
-use crate::hosting::api::branches::Branch;
 use crate::hosting::api::client::{Client, console_url};
 use crate::hosting::api::jobs::JobSummary;
-use crate::hosting::{artifacts, branch, logs, wait};
+use crate::hosting::{artifacts, logs, wait};
 use crate::modes::prepare::Prepared;
+use crate::modes::reads::Beside;
 use crate::report::comment;
 use crate::report::outcome::Outcome;
 use crate::report::outputs;
@@ -17,13 +17,13 @@ use crate::report::outputs::Done;
 use crate::runner::{self, untrusted};
 use crate::settings::{Mode, Settings};
 
-/// After the start (or, in follow mode, the find): the branch URL, the wait, the outputs, the
-/// comment.
+/// After the start (or, in follow mode, the find): GitHub's deployment, the wait, the
+/// outputs, the comment.
 pub async fn finish(
     env: &Env,
     p: Prepared,
     summary: JobSummary,
-    branch: Option<Branch>,
+    beside: Beside,
     cancel: &Cancel,
 ) -> Result<Done, Error> {
     let Prepared {
@@ -43,11 +43,7 @@ pub async fn finish(
         untrusted(&outcome.branch),
         outcome.job_url
     );
-    let site = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => None,
-        site = branch::url(&client, branch.as_ref(), &settings.retry) => site,
-    };
+    let Beside { site, history } = beside;
     outcome.branch_url = site.as_ref().map(|s| s.url.clone());
     let reporter = settings.github.reporter();
     if let Some(r) = reporter {
@@ -57,7 +53,11 @@ pub async fn finish(
     }
     if let Some(w) = &settings.wait {
         let github = env.get("GITHUB_ACTIONS") == Some("true");
-        let plan = wait::plan(&client, &outcome.summary).await;
+        let history = match history {
+            Some(h) => h,
+            None => wait::history(&client).await,
+        };
+        let plan = wait::plan(&client, history, &outcome.summary);
         match wait::follow(&client, &outcome.summary.job_id, w, &plan, github, cancel).await {
             Ok(waited) => outcome.waited = Some(waited),
             Err(e) => {
@@ -79,12 +79,20 @@ pub async fn finish(
             }
         }
     }
-    if let Some(r) = reporter {
-        let id = outcome.github_deployment_id;
-        r.ended(client.http(), &settings.retry, &outcome, id).await;
-    }
-    write_outputs(&settings, &outcome)?;
-    post_comment(&settings, &client, &outcome).await;
+    // GitHub's deployment status waits on nothing of the outputs and the comment.
+    let ended = async {
+        if let Some(r) = reporter {
+            let id = outcome.github_deployment_id;
+            r.ended(client.http(), &settings.retry, &outcome, id).await;
+        }
+    };
+    let told = async {
+        write_outputs(&settings, &outcome)?;
+        post_comment(&settings, &client, &outcome).await;
+        Ok::<(), Error>(())
+    };
+    let ((), told) = tokio::join!(ended, told);
+    told?;
     Ok(Done::Job(Box::new(outcome)))
 }
 
@@ -106,26 +114,30 @@ async fn after_wait(settings: &Settings, client: &Client, outcome: &mut Outcome,
             job.summary.status
         );
     }
-    if let Some(notice) = outcome.skip_notice() {
+    let skip = outcome.skip_notice();
+    if let Some(notice) = &skip {
         if github {
-            runner::notice("Amplify skipped the build", &notice);
+            runner::notice("Amplify skipped the build", notice);
         } else {
             tracing::info!("{notice}");
         }
-    } else if job.summary.status != "SUCCEED" {
-        outcome.failure_log = logs::failure(
-            client,
-            &job,
-            settings.log_lines,
-            &settings.retry,
-            settings.request_timeout,
-            &outcome.job_url,
-        )
-        .await;
     }
-    if let Some(dir) = &settings.artifacts {
-        let (r, t) = (&settings.retry, settings.request_timeout);
-        artifacts::download(client, &job.summary.job_id, dir, r, t).await;
+    // The failing step's log and the artifacts wait on nothing of each other.
+    let (r, t) = (&settings.retry, settings.request_timeout);
+    let log = async {
+        if skip.is_some() || job.summary.status == "SUCCEED" {
+            return None;
+        }
+        logs::failure(client, &job, settings.log_lines, r, t, &outcome.job_url).await
+    };
+    let download = async {
+        if let Some(dir) = &settings.artifacts {
+            artifacts::download(client, &job.summary.job_id, dir, r, t).await;
+        }
+    };
+    let (log, ()) = tokio::join!(log, download);
+    if log.is_some() {
+        outcome.failure_log = log;
     }
 }
 

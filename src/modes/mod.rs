@@ -7,4 +7,5 @@ pub mod dry_run;
 pub mod finish;
 pub mod follow;
 pub mod prepare;
+pub mod reads;
 pub mod start;

@@ -214,3 +214,32 @@ fn log_plan(ci: &ci::Context, settings: &Settings) {
     }
     tracing::debug!("endpoint {}", job.endpoint);
 }
+
+/// Runs `main` and `side` together, so that reads which wait on nothing go out beside the
+/// requests that must come first. `main`'s error ends both at once; otherwise `side` is
+/// awaited too, unless a signal comes first (then it gives its default). `side` never delays
+/// `main`, and never fails it.
+pub async fn beside<T, S: Default>(
+    main: impl std::future::Future<Output = Result<T, Error>>,
+    side: impl std::future::Future<Output = S>,
+    cancel: &Cancel,
+) -> Result<(T, S), Error> {
+    tokio::pin!(main);
+    tokio::pin!(side);
+    let mut got = None;
+    let done = loop {
+        tokio::select! {
+            r = &mut main => break r?,
+            s = &mut side, if got.is_none() => got = Some(s),
+        }
+    };
+    let side = match got {
+        Some(s) => s,
+        None => tokio::select! {
+            biased;
+            _ = cancel.cancelled() => S::default(),
+            s = &mut side => s,
+        },
+    };
+    Ok((done, side))
+}

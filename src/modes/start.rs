@@ -13,8 +13,9 @@ use crate::hosting::start_job::{self, RetryError};
 use crate::hosting::{busy, deploy, supersede};
 use crate::modes::finish::{finish, outcome, write_outputs};
 use crate::modes::prepare::{
-    FINDING, PREPARING, Prepared, choose_app, connect, until_cancelled, zip_source,
+    FINDING, PREPARING, Prepared, beside, choose_app, connect, until_cancelled, zip_source,
 };
+use crate::modes::reads;
 use crate::report::outputs::Done;
 use crate::settings::Settings;
 use crate::source;
@@ -29,12 +30,26 @@ pub async fn run(
     let zip = zip_source(&settings, env, cancel).await?;
     let mut p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
     let create = p.settings.branch.create;
-    let branch = until_cancelled(cancel, FINDING, choose_app(&mut p, create)).await?;
-    let summary = match start(&p, zip.as_ref(), cancel).await? {
+    let (reader, policy) = (p.client.for_app(&p.settings.job.app_id), p.settings.retry);
+    let plan = reads::Plan {
+        single_app: p.settings.job.apps.len() == 1,
+        branch_found_by_run: create,
+        wait: p.settings.wait.is_some(),
+    };
+    let main = async {
+        let branch = until_cancelled(cancel, FINDING, choose_app(&mut p, create)).await?;
+        let late = reads::late(plan, &p.client, branch.as_ref(), &policy);
+        let (started, late) = beside(start(&p, zip.as_ref(), cancel), late, cancel).await?;
+        Ok((branch, started, late))
+    };
+    let ((branch, started, late), early) =
+        beside(main, reads::early(&reader, &policy, plan), cancel).await?;
+    let summary = match started {
         busy::Started::Started(job) | busy::Started::Adopted(job) => job,
     };
     drop(zip);
-    finish(env, p, summary, branch, cancel).await
+    let read = reads::complete(early, late, branch.as_ref());
+    finish(env, p, summary, read, cancel).await
 }
 
 /// Starts the job: StartJob, or for a source the manual deployment. `cancel-previous` first

@@ -204,6 +204,16 @@ pub fn api_requests(server: &Server) -> Vec<amplify_local::Recorded> {
         .collect()
 }
 
+/// The first request of `op` that reached the endpoint: the reads a start makes beside it
+/// (GetBranch, GetApp, the wait's ListJobs) may come before it or after.
+pub fn first(server: &Server, op: Op) -> amplify_local::Recorded {
+    server
+        .requests()
+        .into_iter()
+        .find(|r| r.op == Some(op))
+        .unwrap_or_else(|| panic!("no {op:?} reached the endpoint"))
+}
+
 /// The JSON body of the n-th recorded request (of [`api_requests`]).
 pub fn body(server: &Server, n: usize) -> serde_json::Value {
     serde_json::from_slice(&api_requests(server)[n].request.body).unwrap()
