@@ -238,7 +238,7 @@ fn each_ci_gives_branch_commit_and_reason_from_its_own_variables() {
             "{ci}: {}",
             run.stderr
         );
-        let req = &server.requests()[0].request;
+        let req = &first(&server, Op::StartJob).request;
         assert_eq!(
             req.target,
             format!(
@@ -340,7 +340,7 @@ fn outside_ci_the_checkout_gives_branch_commit_message_and_time() {
     let run = run_with(&base_env(&server), Some(dir.path()));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        server.requests()[0]
+        first(&server, Op::StartJob)
             .request
             .target
             .contains("/branches/feature%2Ffrom-git/"),

@@ -88,7 +88,7 @@ fn github_oidc_assumes_the_role_and_starts_the_job() {
     assert_eq!(f["DurationSeconds"], "3600");
 
     assert_eq!(signed_with(&server), ["ASIAGITHUBOIDC"]);
-    let started = &server.requests()[0].request;
+    let started = &first(&server, Op::StartJob).request;
     assert_eq!(
         started.header("x-amz-security-token"),
         issued.session_token.as_deref()

@@ -269,9 +269,11 @@ fn a_signature_refused_for_another_reason_is_not_retried() {
     env.insert("AWS_SECRET_ACCESS_KEY".into(), "not-the-secret".into());
     let run = run_with(&env, None);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    // StartJob once, and each read beside it (GetBranch, GetApp) once: none is retried.
+    // StartJob once, and each read beside it (GetBranch, GetApp) at most once (a refused
+    // start drops the reads still in flight): none is retried.
     assert_eq!(calls(&server, Op::StartJob), 1);
-    assert_eq!(server.requests().len(), 3);
+    assert!(calls(&server, Op::GetBranch) <= 1 && calls(&server, Op::GetApp) <= 1);
+    assert!(server.requests().len() <= 3);
 }
 
 #[test]
