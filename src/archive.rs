@@ -86,18 +86,28 @@ pub fn temp_dir(runner_temp: Option<&str>) -> PathBuf {
 /// Zips `root`'s contents (they become the zip's root) into a new file in `dir`. `stop` is
 /// checked between reads, so a signal ends it promptly.
 pub fn zip_folder(root: &Path, dir: &Path, stop: &AtomicBool) -> Result<TempFile, ArchiveError> {
+    zip_folder_without(root, dir, stop, &|_, _| false)
+}
+
+/// [`zip_folder`], leaving out each entry `skip` names (its path in the zip, without a
+/// trailing `/`, and whether it is a folder): a folder left out is not read at all.
+pub fn zip_folder_without(
+    root: &Path,
+    dir: &Path,
+    stop: &AtomicBool,
+    skip: &dyn Fn(&str, bool) -> bool,
+) -> Result<TempFile, ArchiveError> {
     let canonical_root = std::fs::canonicalize(root).map_err(|source| ArchiveError::Read {
         path: root.display().to_string(),
         source,
     })?;
     let mut entries = Vec::new();
-    walk(
-        &canonical_root,
-        root,
-        "",
-        &mut vec![canonical_root.clone()],
-        &mut entries,
-    )?;
+    let mut walk_state = Walk {
+        root: &canonical_root,
+        ancestors: vec![canonical_root.clone()],
+        skip,
+    };
+    walk_state.walk(root, "", &mut entries)?;
     let write_err = |source| ArchiveError::Write {
         dir: dir.display().to_string(),
         source,
@@ -133,66 +143,77 @@ struct Entry {
     size: u64,
 }
 
-/// Collects the entries under `dir` (shown as `shown`) in sorted order. `ancestors` are the
-/// canonical folders being walked, to refuse a link back into one of them.
-fn walk(
-    root: &Path,
-    shown: &Path,
-    prefix: &str,
-    ancestors: &mut Vec<PathBuf>,
-    out: &mut Vec<Entry>,
-) -> Result<(), ArchiveError> {
-    let dir = ancestors.last().expect("the root").clone();
-    let read = |e: std::io::Error| ArchiveError::Read {
-        path: shown.display().to_string(),
-        source: e,
-    };
-    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
-        .map_err(read)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()
-        .map_err(read)?;
-    names.sort();
-    for name in names {
-        let text = name.to_string_lossy().into_owned();
-        let (path, link_shown) = (dir.join(&name), shown.join(&name));
-        let meta = std::fs::symlink_metadata(&path).map_err(|source| ArchiveError::Read {
-            path: link_shown.display().to_string(),
-            source,
-        })?;
-        let (real, meta) = if meta.file_type().is_symlink() {
-            resolve_link(root, &path, &link_shown)?
-        } else {
-            (path, meta)
+/// A walk of the folder being zipped: its canonical root, the canonical folders being walked
+/// (to refuse a link back into one of them), and what is left out.
+struct Walk<'a> {
+    root: &'a Path,
+    ancestors: Vec<PathBuf>,
+    skip: &'a dyn Fn(&str, bool) -> bool,
+}
+
+impl Walk<'_> {
+    /// Collects the entries under the innermost ancestor (shown as `shown`) in sorted order.
+    fn walk(
+        &mut self,
+        shown: &Path,
+        prefix: &str,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), ArchiveError> {
+        let dir = self.ancestors.last().expect("the root").clone();
+        let read = |e: std::io::Error| ArchiveError::Read {
+            path: shown.display().to_string(),
+            source: e,
         };
-        let entry_name = format!("{prefix}{text}");
-        if meta.is_dir() {
-            if ancestors.contains(&real) {
-                return Err(ArchiveError::LinkLoop {
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
+            .map_err(read)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(read)?;
+        names.sort();
+        for name in names {
+            let text = name.to_string_lossy().into_owned();
+            let (path, link_shown) = (dir.join(&name), shown.join(&name));
+            let meta = std::fs::symlink_metadata(&path).map_err(|source| ArchiveError::Read {
+                path: link_shown.display().to_string(),
+                source,
+            })?;
+            let (real, meta) = if meta.file_type().is_symlink() {
+                resolve_link(self.root, &path, &link_shown)?
+            } else {
+                (path, meta)
+            };
+            let entry_name = format!("{prefix}{text}");
+            if (self.skip)(&entry_name, meta.is_dir()) {
+                continue;
+            }
+            if meta.is_dir() {
+                if self.ancestors.contains(&real) {
+                    return Err(ArchiveError::LinkLoop {
+                        path: link_shown.display().to_string(),
+                    });
+                }
+                out.push(Entry {
+                    name: format!("{entry_name}/"),
+                    source: real.clone(),
+                    size: 0,
+                });
+                self.ancestors.push(real);
+                self.walk(&link_shown, &format!("{entry_name}/"), out)?;
+                self.ancestors.pop();
+            } else if meta.is_file() {
+                out.push(Entry {
+                    name: entry_name,
+                    source: real,
+                    size: meta.len(),
+                });
+            } else {
+                return Err(ArchiveError::Special {
                     path: link_shown.display().to_string(),
                 });
             }
-            out.push(Entry {
-                name: format!("{entry_name}/"),
-                source: real.clone(),
-                size: 0,
-            });
-            ancestors.push(real);
-            walk(root, &link_shown, &format!("{entry_name}/"), ancestors, out)?;
-            ancestors.pop();
-        } else if meta.is_file() {
-            out.push(Entry {
-                name: entry_name,
-                source: real,
-                size: meta.len(),
-            });
-        } else {
-            return Err(ArchiveError::Special {
-                path: link_shown.display().to_string(),
-            });
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// What a symlink names, when that is inside `root`.

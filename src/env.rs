@@ -159,22 +159,71 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     (secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
 }
 
+pub const REGION: Name = Name {
+    var: "AWS_REGION",
+    input: "aws-region",
+};
+
+/// `AWS_REGION`, else `AWS_DEFAULT_REGION`, checked.
+pub fn region(env: &Env) -> Result<String, SettingsError> {
+    let given = env.get(REGION.var).map(|r| (REGION.var, r)).or_else(|| {
+        env.get("AWS_DEFAULT_REGION")
+            .map(|r| ("AWS_DEFAULT_REGION", r))
+    });
+    match given {
+        None => Err(SettingsError::of(
+            REGION,
+            None,
+            "the AWS region is required (also read from AWS_DEFAULT_REGION)",
+            "set it to the app's region, e.g. us-east-1",
+        )),
+        Some((var, r)) if !valid_region(r) => Err(SettingsError::new(
+            var,
+            Some(REGION.input),
+            Some(r),
+            "not an AWS region name",
+            "use a region code such as us-east-1 or eu-west-2",
+        )),
+        Some((_, r)) => Ok(r.to_string()),
+    }
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-north-1`: two letters, word parts, a number.
+fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && r.len() <= 32
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].len() <= 3
+        && !parts[parts.len() - 1].is_empty()
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A service's endpoint: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, else AWS's
 /// regional one, as the SDKs choose.
 pub fn endpoint(env: &Env, service: &str, region: &str) -> Result<Url, SettingsError> {
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    let prefix = service.to_ascii_lowercase();
+    endpoint_or(env, service, &format!("https://{prefix}.{region}.{suffix}"))
+}
+
+/// The endpoint `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL` name, as the SDKs read
+/// them, or `default` (a service whose endpoints are not `amazonaws.com`'s).
+pub fn endpoint_or(env: &Env, service: &str, default: &str) -> Result<Url, SettingsError> {
     let specific = format!("AWS_ENDPOINT_URL_{service}");
     let given = env
         .get(&specific)
         .map(|u| (specific.as_str(), u))
         .or_else(|| env.get("AWS_ENDPOINT_URL").map(|u| ("AWS_ENDPOINT_URL", u)));
-    let prefix = service.to_ascii_lowercase();
     let Some((var, value)) = given else {
-        let suffix = if region.starts_with("cn-") {
-            "amazonaws.com.cn"
-        } else {
-            "amazonaws.com"
-        };
-        return Ok(Url::parse(&format!("https://{prefix}.{region}.{suffix}")).expect("valid URL"));
+        return Ok(Url::parse(default).expect("valid URL"));
     };
     let bad = |problem: &str| {
         // Never echo a URL that carries a password.
@@ -265,6 +314,30 @@ pub fn log_level(value: Option<&str>) -> tracing::level_filters::LevelFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+            "eu-isoe-west-1",
+        ] {
+            assert!(valid_region(ok), "{ok}");
+        }
+        for bad in [
+            "us-east1",
+            "US-EAST-1",
+            "useast",
+            "us--1",
+            "us-east-",
+            "",
+            "us-east-1 ",
+        ] {
+            assert!(!valid_region(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn log_levels() {

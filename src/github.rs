@@ -206,6 +206,7 @@ impl GitHub {
             request_id,
             retry_after: wait.filter(|_| limited).map(Duration::from_secs),
             clock_skew: None,
+            quota_code: None,
             hint: None,
         })
     }

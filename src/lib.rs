@@ -9,14 +9,14 @@
 //!
 //! Layers, from the ground up: a module uses only modules of lower layers (`tests/layers.rs`
 //! checks it; a folder's `mod.rs` only declares its rooms), and this crate root composes them.
-//! - layer 0: env, runner, aws::signing, random, cancel, schedule
-//! - layer 1: aws::net, ci, archive
+//! - layer 0: env, runner, aws::signing, random, cancel, schedule, encoding
+//! - layer 1: aws::net, ci, archive, waiting
 //! - layer 2: cli, aws::credentials, aws::error, source, hosting::preview
 //! - layer 3: aws::rest, aws::retry, aws::fetch, hosting::job
-//! - layer 4: hosting::api::client
+//! - layer 4: aws::upload, hosting::api::client
 //! - layer 5: hosting::api::jobs, hosting::api::branches, hosting::api::apps, hosting::api::artifacts
 //! - layer 6: hosting::api::deployments, hosting::start_job, github
-//! - layer 7: hosting::wait, hosting::upload, hosting::branch, hosting::supersede, hosting::logs, hosting::artifacts
+//! - layer 7: hosting::wait, hosting::branch, hosting::supersede, hosting::logs, hosting::artifacts
 //! - layer 8: hosting::deploy, hosting::follow, hosting::apps, report::outcome
 //! - layer 9: hosting::busy, report::outputs, report::summary
 //! - layer 10: report::comment, report::github
@@ -33,6 +33,7 @@ pub mod aws;
 pub mod cancel;
 pub mod ci;
 pub mod cli;
+pub mod encoding;
 pub mod env;
 pub mod error;
 pub mod github;
@@ -44,6 +45,7 @@ pub mod runner;
 pub mod schedule;
 pub mod settings;
 pub mod source;
+pub mod waiting;
 
 pub use env::Env;
 pub use error::{Error, exit_code};

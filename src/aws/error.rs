@@ -24,6 +24,9 @@ pub enum ApiError {
         /// Seconds AWS's clock (its `Date` header) is ahead of ours.
         clock_skew: Option<i64>,
         hint: Option<String>,
+        /// The quota a `ServiceQuotaExceededException` (or a throttle) names, as AWS's body
+        /// gives it (`quotaCode`).
+        quota_code: Option<String>,
     },
     /// No answer: connection refused or reset, timeout. `sent` says whether the request may
     /// have reached the server (then the job may exist).
@@ -158,6 +161,12 @@ pub fn parse_error(status: u16, error_type: Option<&str>, body: &[u8]) -> (Strin
         }
     });
     (code, message)
+}
+
+/// The `quotaCode` an error answer's body names, if any.
+pub fn quota_code(body: &[u8]) -> Option<String> {
+    let json: Value = serde_json::from_slice(body).ok()?;
+    json.get("quotaCode")?.as_str().map(str::to_string)
 }
 
 /// `NotFoundException:http://internal...` and `aws.protocols#NotFoundException` to `NotFoundException`.

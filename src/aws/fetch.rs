@@ -75,6 +75,7 @@ impl<'a> Presigned<'a> {
             request_id: None,
             retry_after: None,
             clock_skew: None,
+            quota_code: None,
             hint,
         }
     }

@@ -9,3 +9,4 @@ pub mod net;
 pub mod rest;
 pub mod retry;
 pub mod signing;
+pub mod upload;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::Url;
 
 use crate::aws::credentials::Resolved;
-use crate::aws::error::{ApiError, clock_skew, header, parse_error, transport};
+use crate::aws::error::{ApiError, clock_skew, header, parse_error, quota_code, transport};
 use crate::aws::net::{Http, TlsError, host_header};
 use crate::aws::signing::sigv4_headers;
 
@@ -198,6 +198,7 @@ impl Rest {
             return Ok(bytes.to_vec());
         }
         let (code, message) = parse_error(status, error_type.as_deref(), &bytes);
+        let quota_code = quota_code(&bytes);
         Err(ApiError::Service {
             operation,
             status,
@@ -207,6 +208,7 @@ impl Rest {
             request_id,
             retry_after,
             clock_skew,
+            quota_code,
         })
     }
 }

@@ -389,6 +389,7 @@ mod tests {
             request_id: None,
             retry_after: None,
             clock_skew: None,
+            quota_code: None,
             hint: None,
         }
     }

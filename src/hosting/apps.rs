@@ -127,6 +127,7 @@ fn all_full(client: &Client, apps: &[String]) -> RetryError {
         request_id: None,
         retry_after: None,
         clock_skew: None,
+        quota_code: None,
         hint: Some(format!(
             "delete the branches of closed pull requests (mode: delete-branch), or add another app to app-id for branch {}",
             client.target().branch

@@ -22,8 +22,9 @@ use crate::hosting::api::jobs::{JobSummary, is_final, unfinished};
 use crate::hosting::deploy::{not_started, unfinished_hint};
 use crate::hosting::start_job::repeatable;
 use crate::hosting::start_job::{Known, RetryError};
-use crate::hosting::wait::{MAX_POLL_INTERVAL, WAIT_TIMEOUT};
+use crate::hosting::wait::MAX_POLL_INTERVAL;
 use crate::runner::untrusted;
+use crate::waiting::WAIT_TIMEOUT;
 
 pub const IF_BUSY: Name = Name {
     var: "AMPLIFY_IF_BUSY",

@@ -213,7 +213,15 @@ impl Deploy<'_> {
             backoff.attempt();
             let http = self.client.http();
             let url = &deployment.zip_upload_url;
-            let err = match crate::hosting::upload::put(http, url, zip, self.request_timeout).await
+            let err = match crate::aws::upload::put(
+                http,
+                url,
+                zip,
+                self.request_timeout,
+                ("CreateDeployment", "zipUploadUrl"),
+                &[],
+            )
+            .await
             {
                 Ok(()) => return Ok(()),
                 Err(e) => e,

@@ -33,10 +33,6 @@ pub const COMMIT_TIME: Name = Name {
     var: "AMPLIFY_COMMIT_TIME",
     input: "commit-time",
 };
-pub const REGION: Name = Name {
-    var: "AWS_REGION",
-    input: "aws-region",
-};
 
 pub const COMMIT_MESSAGE_MAX: usize = 10_000;
 const SHORT_TEXT_MAX: usize = 255;
@@ -52,8 +48,6 @@ struct Raw {
     amplify_commit_id: Option<String>,
     amplify_commit_message: Option<String>,
     amplify_commit_time: Option<String>,
-    aws_region: Option<String>,
-    aws_default_region: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +115,7 @@ impl Job {
         let source = Source::from_env(env)?;
         let job_type = job_type(raw.amplify_job_type.as_deref(), source.is_some())?;
         let job_id = job_id(raw.amplify_job_id.clone(), job_type)?;
-        let region = region(&raw)?;
+        let region = crate::env::region(env)?;
         let endpoint = endpoint(env, "AMPLIFY", &region)?;
         let job_reason = job_reason(raw.amplify_job_reason.clone(), ci)?;
         let branch = branch(raw.amplify_branch_name.clone(), ci)?;
@@ -267,35 +261,6 @@ fn job_id(job_id: Option<String>, job_type: JobType) -> Result<Option<String>, S
     }
 }
 
-/// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
-fn region(raw: &Raw) -> Result<String, SettingsError> {
-    let given = raw
-        .aws_region
-        .as_deref()
-        .map(|r| (REGION.var, r))
-        .or_else(|| {
-            raw.aws_default_region
-                .as_deref()
-                .map(|r| ("AWS_DEFAULT_REGION", r))
-        });
-    match given {
-        None => Err(SettingsError::of(
-            REGION,
-            None,
-            "the AWS region is required (also read from AWS_DEFAULT_REGION)",
-            "set it to the app's region, e.g. us-east-1",
-        )),
-        Some((var, r)) if !valid_region(r) => Err(SettingsError::new(
-            var,
-            Some(REGION.input),
-            Some(r),
-            "not an AWS region name",
-            "use a region code such as us-east-1 or eu-west-2",
-        )),
-        Some((_, r)) => Ok(r.to_string()),
-    }
-}
-
 fn job_reason(given: Option<String>, ci: &ci::Context) -> Result<Option<String>, SettingsError> {
     match given {
         Some(r) if r.chars().count() > SHORT_TEXT_MAX => Err(SettingsError::of(
@@ -420,47 +385,4 @@ fn valid_app_id(id: &str) -> bool {
         && id[1..]
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-}
-
-/// `us-east-1`, `us-gov-west-1`, `cn-north-1`: two letters, word parts, a number.
-fn valid_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && r.len() <= 32
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].len() <= 3
-        && !parts[parts.len() - 1].is_empty()
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regions() {
-        for ok in [
-            "us-east-1",
-            "us-gov-west-1",
-            "cn-north-1",
-            "ap-southeast-5",
-            "eu-isoe-west-1",
-        ] {
-            assert!(valid_region(ok), "{ok}");
-        }
-        for bad in [
-            "us-east1",
-            "US-EAST-1",
-            "useast",
-            "us--1",
-            "us-east-",
-            "",
-            "us-east-1 ",
-        ] {
-            assert!(!valid_region(bad), "{bad}");
-        }
-    }
 }

@@ -15,5 +15,4 @@ pub mod logs;
 pub mod preview;
 pub mod start_job;
 pub mod supersede;
-pub mod upload;
 pub mod wait;

@@ -4,6 +4,7 @@
 //! an existing branch is left as it is. The password and the variables' values are secrets:
 //! never logged, at any level; only the variables' names are.
 
+use crate::encoding::base64;
 use crate::env::{Env, Name, Secret, SettingsError, boolean};
 
 pub const PREVIEW_BASIC_AUTH: Name = Name {
@@ -163,42 +164,9 @@ fn variables(value: Option<&str>) -> Result<Vec<(String, Secret<String>)>, Setti
     Ok(out)
 }
 
-/// Standard base64 with padding (RFC 4648).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_is_rfc_4648s() {
-        for (text, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("user:pa55word", "dXNlcjpwYTU1d29yZA=="),
-        ] {
-            assert_eq!(base64(text.as_bytes()), encoded, "{text}");
-        }
-    }
 
     #[test]
     fn variables_are_key_value_lines_with_valid_keys() {

@@ -1,6 +1,7 @@
-//! The zip's upload: an HTTP `PUT` to the presigned URL `CreateDeployment` gave, exactly as
-//! given (no SigV4), with `Content-Length`, through the same proxy and CA rules as every
-//! request. The file is streamed from disk, never held in memory; a large one logs its
+//! A zip's upload, for every service: an HTTP `PUT` to the presigned URL the service gave
+//! (Hosting's `CreateDeployment`, the new AWS Amplify's `CreateSourceUpload`), exactly as
+//! given (no SigV4), with `Content-Length` and the headers the URL signs, through the same
+//! proxy and CA rules as every request. The file is streamed from disk, never held in memory; a large one logs its
 //! progress at most every 5 s.
 
 use std::io::Read;
@@ -23,22 +24,26 @@ const CHUNK: usize = 256 * 1024;
 const SLOWEST_RATE: u64 = 256 * 1024;
 
 /// One attempt at the upload.
+/// `given_by`: the operation and member that gave the URL; `headers`: those the URL signs.
 pub async fn put(
     http: &Http,
     url: &str,
     zip: &Path,
     request_timeout: Duration,
+    given_by: (&'static str, &str),
+    headers: &[(&str, String)],
 ) -> Result<(), ApiError> {
-    let p = Presigned::open(http, url, "upload", ("CreateDeployment", "zipUploadUrl"))?;
+    let p = Presigned::open(http, url, "upload", given_by)?;
     let unreadable = |e: std::io::Error| p.transport(format!("cannot read the zip: {e}"), false);
     let file = std::fs::File::open(zip).map_err(unreadable)?;
     let size = file.metadata().map_err(unreadable)?.len();
     let timeout = request_timeout + Duration::from_secs(size / SLOWEST_RATE);
     let body = FileBody::new(file, size);
-    let resp = p
-        .client
-        .put(p.url.clone())
-        .header("content-length", size)
+    let mut req = p.client.put(p.url.clone()).header("content-length", size);
+    for (name, value) in headers {
+        req = req.header(*name, value.as_str());
+    }
+    let resp = req
         .timeout(timeout)
         .body(reqwest::Body::wrap(body))
         .send()

@@ -1,0 +1,70 @@
+//! What a wait is, for every service: whether the run follows its deployment to the end
+//! (`wait`), for how long (`wait-timeout`), how often it looks (`poll-interval`), and whether
+//! it stops what it started when the wait runs out or CI cancels it.
+
+use std::time::Duration;
+
+use crate::env::{Env, Name, SettingsError, boolean, duration};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaitSettings {
+    pub timeout: Duration,
+    pub poll_interval: Duration,
+    pub cancel_on_timeout: bool,
+    pub cancel_on_abort: bool,
+}
+
+pub const WAIT: Name = Name {
+    var: "AMPLIFY_WAIT",
+    input: "wait",
+};
+pub const WAIT_TIMEOUT: Name = Name {
+    var: "AMPLIFY_WAIT_TIMEOUT",
+    input: "wait-timeout",
+};
+pub const POLL_INTERVAL: Name = Name {
+    var: "AMPLIFY_POLL_INTERVAL",
+    input: "poll-interval",
+};
+pub const CANCEL_ON_TIMEOUT: Name = Name {
+    var: "AMPLIFY_CANCEL_ON_TIMEOUT",
+    input: "cancel-on-timeout",
+};
+pub const CANCEL_ON_ABORT: Name = Name {
+    var: "AMPLIFY_CANCEL_ON_ABORT",
+    input: "cancel-on-abort",
+};
+
+impl WaitSettings {
+    /// `None` unless `AMPLIFY_WAIT=true` (or `always`: follow mode waits by definition); the
+    /// stop-on booleans are checked either way.
+    pub fn from_env(env: &Env, always: bool) -> Result<Option<WaitSettings>, SettingsError> {
+        let cancel_on_timeout = || boolean(env.get(CANCEL_ON_TIMEOUT.var), CANCEL_ON_TIMEOUT);
+        let cancel_on_abort = || boolean(env.get(CANCEL_ON_ABORT.var), CANCEL_ON_ABORT);
+        if !boolean(env.get(WAIT.var), WAIT)? && !always {
+            cancel_on_timeout()?;
+            cancel_on_abort()?;
+            return Ok(None);
+        }
+        let poll_value = env.get(POLL_INTERVAL.var);
+        let poll_interval = duration(poll_value, POLL_INTERVAL, Duration::from_secs(5))?;
+        if poll_interval.is_zero() {
+            return Err(SettingsError::of(
+                POLL_INTERVAL,
+                poll_value,
+                "polls need an interval",
+                "set a positive duration such as 5s",
+            ));
+        }
+        Ok(Some(WaitSettings {
+            timeout: duration(
+                env.get(WAIT_TIMEOUT.var),
+                WAIT_TIMEOUT,
+                Duration::from_secs(30 * 60),
+            )?,
+            poll_interval,
+            cancel_on_timeout: cancel_on_timeout()?,
+            cancel_on_abort: cancel_on_abort()?,
+        }))
+    }
+}
