@@ -9,9 +9,10 @@
 //! The house: [`server`] (listening, recording, request ids), [`router`] (the service by the
 //! SigV4 scope, then the operation), [`state`] (configuration, what exists, faults),
 //! [`answer`] (AWS's rest-json answers and validation), then a folder per service
-//! ([`hosting`]: one room per resource); [`sigv4`], [`presign`], [`http`] and [`tls`] beneath.
+//! ([`hosting`], [`gen3`]: one room per resource); [`sigv4`], [`presign`], [`http`] and [`tls`] beneath.
 
 mod answer;
+pub(crate) mod gen3;
 pub mod hosting;
 pub mod http;
 mod presign;
@@ -23,11 +24,14 @@ pub mod stub;
 mod tls;
 
 pub use answer::aws_error;
+pub use gen3::apps::{Gen3App, Gen3Environment};
+pub use gen3::deployments::{Deployment as Gen3Deployment, Source as Gen3Source};
+pub use gen3::uploads::SourceUpload as Gen3Upload;
 pub use hosting::branches::{BranchRecord, MAX_BRANCHES};
 pub use hosting::deployments::{Upload, zip_entries};
 pub use hosting::jobs::summary;
 pub use hosting::logs::ERROR_LINE;
-pub use router::{Op, operations};
+pub use router::{GEN3, HOSTING, Op, operations};
 pub use server::Server;
 pub use sigv4::Key;
 pub use state::{Config, Fault, Job, KeySource, Recorded};

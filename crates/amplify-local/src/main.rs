@@ -12,7 +12,10 @@ const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SU
                     [--start-job-rate PER_SECOND] [--start-job-burst N]
                     [--tls-cert PEM --tls-key PEM] [--log-lines N] [--failing-log FILE]
                     [--artifact NAME=FILE]... [--app APP=BRANCH,...]... [--step-seconds N]
-                    [--latency-ms N] [--idle-timeout SECONDS] [--concurrent-jobs] [--help]
+                    [--latency-ms N] [--idle-timeout SECONDS] [--concurrent-jobs]
+                    [--gen3-app NAME[,ENV[:manual][:PRESET]]...[,no-repo]]...
+                    [--fail-reason CODE] [--gen3-commit SHA] [--rollout-stage-seconds N]
+                    [--digest-form base64|hex|sha256|none] [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
@@ -28,6 +31,15 @@ each status of a job last at least N seconds (default 0: one status per GetJob).
 --latency-ms plays a network's round trip (for benchmarks): each answer leaves N ms after its
 request arrived, and a new connection's first byte waits one round trip (two over HTTPS, for
 TLS's handshake). --idle-timeout closes a kept-alive connection idle that long, as AWS does.
+It plays the new AWS Amplify (requests signed for amplifygen3) on the same port: --gen3-app
+declares an app and its environments (preview and production always exist; others are
+CUSTOM), each routed by hand (:manual) or rolled out by a preset (e.g.
+:CANARY_10_PERCENT_5_MINUTES), and no-repo for an app without a connected repository; without
+it every well-formed app name exists, connected, with preview and production. --outcome
+applies to deployments too (FAILED with --fail-reason, default BUILD_FAILED); --gen3-commit is
+the CommitId a Git deployment reports; --rollout-stage-seconds is each rollout stage's length
+(default 0: one stage per read of the alias); --digest-form is the one form of
+CreateSourceUpload's digest it takes (default base64, S3's checksum form; AWS's is not known).
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
@@ -44,8 +56,9 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
             println!(
-                "{USAGE}\n\nOperations served: {}.",
-                amplify_local::operations().join(", ")
+                "{USAGE}\n\nOperations served (amplify): {}.\nOperations served (amplifygen3): {}.",
+                amplify_local::operations(amplify_local::HOSTING).join(", "),
+                amplify_local::operations(amplify_local::GEN3).join(", ")
             );
             return ExitCode::SUCCESS;
         }
@@ -100,6 +113,21 @@ fn main() -> ExitCode {
             },
             ("--step-seconds", Some(n)) if n.parse::<f64>().is_ok_and(|n| n >= 0.0) => {
                 config.step_secs = n.parse().unwrap()
+            }
+            ("--gen3-app", Some(spec)) if amplify_local::Gen3App::parse(&spec).is_some() => config
+                .gen3_apps
+                .push(amplify_local::Gen3App::parse(&spec).unwrap()),
+            ("--fail-reason", Some(code)) if !code.is_empty() => {
+                config.gen3_fail_reason = Some(code)
+            }
+            ("--gen3-commit", Some(sha)) if sha.len() == 40 => config.gen3_commit = Some(sha),
+            ("--digest-form", Some(f))
+                if ["base64", "hex", "sha256", "none"].contains(&f.as_str()) =>
+            {
+                config.gen3_digest_form = f
+            }
+            ("--rollout-stage-seconds", Some(n)) if n.parse::<f64>().is_ok_and(|n| n >= 0.0) => {
+                config.rollout_stage_secs = n.parse().unwrap()
             }
             ("--latency-ms", Some(n)) if n.parse::<u64>().is_ok() => {
                 config.latency = std::time::Duration::from_millis(n.parse().unwrap())

@@ -30,11 +30,26 @@ pub enum Op {
     ListBranches,
     CreateBranch,
     DeleteBranch,
+    /// The new AWS Amplify's operations (service `amplifygen3`).
+    Gen3ListApps,
+    Gen3GetApp,
+    Gen3ListEnvironments,
+    Gen3GetEnvironment,
+    Gen3CreateSourceUpload,
+    Gen3GetSourceUpload,
+    /// The zip's `PUT` to the URL `CreateSourceUpload` gave (presigned).
+    Gen3Upload,
+    Gen3CreateDeployment,
+    Gen3GetDeployment,
+    Gen3ListDeploymentsForEnvironment,
+    Gen3ListDeploymentsForApp,
+    Gen3ListAliases,
+    Gen3GetAlias,
 }
 
 impl Op {
     /// Every operation the router knows, in the order `--help` lists them.
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 29] = [
         Op::StartJob,
         Op::GetJob,
         Op::ListJobs,
@@ -51,6 +66,19 @@ impl Op {
         Op::Upload,
         Op::Log,
         Op::Artifact,
+        Op::Gen3ListApps,
+        Op::Gen3GetApp,
+        Op::Gen3ListEnvironments,
+        Op::Gen3GetEnvironment,
+        Op::Gen3CreateSourceUpload,
+        Op::Gen3GetSourceUpload,
+        Op::Gen3CreateDeployment,
+        Op::Gen3GetDeployment,
+        Op::Gen3ListDeploymentsForEnvironment,
+        Op::Gen3ListDeploymentsForApp,
+        Op::Gen3ListAliases,
+        Op::Gen3GetAlias,
+        Op::Gen3Upload,
     ];
 
     /// The API operation's name; `None` for the presigned URLs it serves (the upload, logs and
@@ -70,14 +98,51 @@ impl Op {
             Op::ListBranches => "ListBranches",
             Op::CreateBranch => "CreateBranch",
             Op::DeleteBranch => "DeleteBranch",
-            Op::Upload | Op::Log | Op::Artifact => return None,
+            Op::Gen3ListApps => "ListApps",
+            Op::Gen3GetApp => "GetApp",
+            Op::Gen3ListEnvironments => "ListEnvironments",
+            Op::Gen3GetEnvironment => "GetEnvironment",
+            Op::Gen3CreateSourceUpload => "CreateSourceUpload",
+            Op::Gen3GetSourceUpload => "GetSourceUpload",
+            Op::Gen3CreateDeployment => "CreateDeployment",
+            Op::Gen3GetDeployment => "GetDeployment",
+            Op::Gen3ListDeploymentsForEnvironment => "ListDeploymentsForEnvironment",
+            Op::Gen3ListDeploymentsForApp => "ListDeploymentsForApp",
+            Op::Gen3ListAliases => "ListAliases",
+            Op::Gen3GetAlias => "GetAlias",
+            Op::Upload | Op::Log | Op::Artifact | Op::Gen3Upload => return None,
         })
+    }
+
+    /// The SigV4 signing name of the service the operation is of.
+    pub fn service(self) -> &'static str {
+        use Op::*;
+        match self {
+            Gen3ListApps
+            | Gen3GetApp
+            | Gen3ListEnvironments
+            | Gen3GetEnvironment
+            | Gen3CreateSourceUpload
+            | Gen3GetSourceUpload
+            | Gen3Upload
+            | Gen3CreateDeployment
+            | Gen3GetDeployment
+            | Gen3ListDeploymentsForEnvironment
+            | Gen3ListDeploymentsForApp
+            | Gen3ListAliases
+            | Gen3GetAlias => GEN3,
+            _ => HOSTING,
+        }
     }
 }
 
-/// The API operations served, as `--help` lists them.
-pub fn operations() -> Vec<&'static str> {
-    Op::ALL.iter().filter_map(|op| op.api_name()).collect()
+/// The API operations served of `service` (`amplify`, `amplifygen3`), as `--help` lists them.
+pub fn operations(service: &str) -> Vec<&'static str> {
+    Op::ALL
+        .iter()
+        .filter(|op| op.service() == service)
+        .filter_map(|op| op.api_name())
+        .collect()
 }
 
 pub(crate) fn decide(
@@ -115,7 +180,7 @@ pub(crate) fn decide(
         .and_then(|q| q.pop_front())
         .or_else(|| s.always.get(&op).cloned());
     match fault {
-        None => Action::Respond(routes::apply(op, &params, req, config, s)),
+        None => Action::Respond(apply(op, &params, req, config, s)),
         Some(Fault::Answer {
             status,
             error_type,
@@ -137,27 +202,26 @@ pub(crate) fn decide(
         }
         Some(Fault::Reset) => Action::Reset,
         Some(Fault::ApplyThenReset) => {
-            routes::apply(op, &params, req, config, s);
+            apply(op, &params, req, config, s);
             Action::Reset
         }
-        Some(Fault::Delay(d)) => {
-            Action::DelayThenRespond(d, routes::apply(op, &params, req, config, s))
-        }
+        Some(Fault::Delay(d)) => Action::DelayThenRespond(d, apply(op, &params, req, config, s)),
         Some(Fault::Hang) => Action::Hang,
         Some(Fault::ApplyThenCutOff) => {
-            let mut resp = routes::apply(op, &params, req, config, s);
+            let mut resp = apply(op, &params, req, config, s);
             resp.body.truncate(resp.body.len() / 2);
             Action::Respond(resp)
         }
         Some(Fault::ApplyThenHang) => {
-            routes::apply(op, &params, req, config, s);
+            apply(op, &params, req, config, s);
             Action::Hang
         }
     }
 }
 
-/// The SigV4 signing name of Amplify Hosting, the service it plays.
-pub(crate) const HOSTING: &str = "amplify";
+/// The SigV4 signing names of the services it plays: Amplify Hosting, the new AWS Amplify.
+pub const HOSTING: &str = "amplify";
+pub const GEN3: &str = "amplifygen3";
 
 /// Maps a request to an operation and its decoded path labels: a presigned URL it handed out
 /// (uploads, logs, artifacts: S3's part), else the operation of the service the SigV4
@@ -173,6 +237,7 @@ pub(crate) fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
     if let [first, token] = path.as_slice() {
         let presigned = match first.as_str() {
             "_upload" => Some(Op::Upload),
+            "_gen3upload" => Some(Op::Gen3Upload),
             "_logs" => Some(Op::Log),
             "_artifacts" => Some(Op::Artifact),
             _ => None,
@@ -183,11 +248,26 @@ pub(crate) fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
     }
     match sigv4::scope_service(req).unwrap_or(HOSTING) {
         HOSTING => routes::route(req),
+        GEN3 => crate::gen3::routes::route(req, &path).ok_or_else(|| {
+            crate::gen3::routes::error(
+                404,
+                "UnknownOperationException",
+                &format!("No operation matches {} {}", req.method, req.raw_path()),
+            )
+        }),
         other => Err(aws_error(
             404,
             "UnknownOperationException",
-            &format!("amplify-local serves the services amplify, not {other}"),
+            &format!("amplify-local serves the services amplify and amplifygen3, not {other}"),
         )),
+    }
+}
+
+/// Answers `op` in its service's rooms.
+fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut State) -> Response {
+    match op.service() {
+        GEN3 => crate::gen3::routes::apply(op, params, req, config, s),
+        _ => routes::apply(op, params, req, config, s),
     }
 }
 
@@ -199,6 +279,7 @@ mod router_tests {
     /// a new one needs a sample here and a place in [`Op::ALL`].
     fn sample(op: Op) -> (usize, &'static str, String) {
         let p = "/apps/d1a2b3c4d5e6f7/branches/main";
+        let g = "/apps/shop/environments/preview";
         match op {
             Op::StartJob => (0, "POST", format!("{p}/jobs")),
             Op::GetJob => (1, "GET", format!("{p}/jobs/1")),
@@ -216,6 +297,34 @@ mod router_tests {
             Op::Upload => (13, "PUT", "/_upload/t".into()),
             Op::Log => (14, "GET", "/_logs/t".into()),
             Op::Artifact => (15, "GET", "/_artifacts/t".into()),
+            Op::Gen3ListApps => (16, "GET", "/apps".into()),
+            Op::Gen3GetApp => (17, "GET", "/apps/shop".into()),
+            Op::Gen3ListEnvironments => (18, "GET", "/apps/shop/environments".into()),
+            Op::Gen3GetEnvironment => (19, "GET", "/apps/shop/environments/preview".into()),
+            Op::Gen3CreateSourceUpload => (20, "POST", "/source-uploads".into()),
+            Op::Gen3GetSourceUpload => (21, "GET", "/source-uploads/su-1".into()),
+            Op::Gen3CreateDeployment => (22, "POST", format!("{g}/deployments")),
+            Op::Gen3GetDeployment => (23, "GET", format!("{g}/deployments/abcdefghij")),
+            Op::Gen3ListDeploymentsForEnvironment => (24, "GET", format!("{g}/deployments")),
+            Op::Gen3ListDeploymentsForApp => (25, "GET", "/apps/shop/deployments".into()),
+            Op::Gen3ListAliases => (26, "GET", format!("{g}/aliases")),
+            Op::Gen3GetAlias => (27, "GET", format!("{g}/aliases/preview")),
+            Op::Gen3Upload => (28, "PUT", "/_gen3upload/t".into()),
+        }
+    }
+
+    /// A request signed (in form only) for `service`.
+    fn signed(service: &str, method: &str, path: &str) -> Request {
+        Request {
+            method: method.into(),
+            target: path.into(),
+            headers: vec![(
+                "Authorization".into(),
+                format!(
+                    "AWS4-HMAC-SHA256 Credential=AKID/20261207/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+                ),
+            )],
+            body: Vec::new(),
         }
     }
 
@@ -232,19 +341,15 @@ mod router_tests {
         );
         for op in Op::ALL {
             let (_, method, path) = sample(op);
-            let req = Request {
-                method: method.into(),
-                target: path.clone(),
-                headers: Vec::new(),
-                body: Vec::new(),
-            };
+            let req = signed(op.service(), method, &path);
             assert_eq!(
                 route(&req).ok().map(|(o, _)| o),
                 Some(op),
                 "{method} {path}"
             );
         }
-        assert_eq!(operations().len(), 13);
+        assert_eq!(operations(HOSTING).len(), 13);
+        assert_eq!(operations(GEN3).len(), 12);
     }
 
     #[test]

@@ -150,6 +150,23 @@ impl Server {
         s.faults.entry(op).or_default().extend(faults);
     }
 
+    /// The new AWS Amplify's source uploads, with what each `PUT` sent.
+    pub fn gen3_uploads(&self) -> Vec<crate::Gen3Upload> {
+        self.state.lock().unwrap().gen3.uploads.clone()
+    }
+
+    /// Adds a deployment to the new service's environment, as another run would make it (from
+    /// uploads): `QUEUED` ones supersede the older waiting ones from uploads. Returns its id.
+    pub fn gen3_seed_deployment(&self, app: &str, env: &str, status: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        crate::gen3::deployments::seed(app, env, status, &mut s)
+    }
+
+    /// The new AWS Amplify's deployments, oldest first.
+    pub fn gen3_deployments(&self) -> Vec<crate::Gen3Deployment> {
+        self.state.lock().unwrap().gen3.deployments.clone()
+    }
+
     /// How many connections clients opened.
     pub fn connections(&self) -> usize {
         self.state.lock().unwrap().connections
@@ -375,11 +392,20 @@ fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
     }
     // An upload URL is presigned: it carries no SigV4 header to verify.
     let signature = match &route {
-        Ok((Op::Upload | Op::Log | Op::Artifact, _)) => Ok(sigv4::Verified {
+        Ok((Op::Upload | Op::Log | Op::Artifact | Op::Gen3Upload, _)) => Ok(sigv4::Verified {
             access_key_id: String::new(),
             canonical_request: "presigned".into(),
         }),
-        _ => sigv4::verify(req, &keys, &config.region, "amplify", server_now),
+        // Signed for the service the request was routed to; a request for a service this
+        // endpoint does not play is verified as Amplify Hosting's, and refused (403).
+        Ok((op, _)) => sigv4::verify(req, &keys, &config.region, op.service(), server_now),
+        Err(_) => sigv4::verify(
+            req,
+            &keys,
+            &config.region,
+            crate::router::HOSTING,
+            server_now,
+        ),
     };
     let mut s = state.lock().unwrap();
     s.requests.push(Recorded {

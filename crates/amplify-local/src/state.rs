@@ -143,6 +143,19 @@ pub struct Config {
     pub latency: Duration,
     /// A kept-alive connection idle this long is closed by the endpoint.
     pub idle_timeout: Option<Duration>,
+    /// The new AWS Amplify's apps (`--gen3-app`); empty means every well-formed name exists,
+    /// connected to a repository, with `preview` and `production`.
+    pub gen3_apps: Vec<crate::gen3::apps::Gen3App>,
+    /// The `StatusReasonCode` of a failed deployment (`--outcome FAILED`; default
+    /// `BUILD_FAILED`).
+    pub gen3_fail_reason: Option<String>,
+    /// The `CommitId` a Git deployment reports (default: one derived from the ref).
+    pub gen3_commit: Option<String>,
+    /// How long each stage of a gradual rollout lasts (0: one stage per read of the alias).
+    pub rollout_stage_secs: f64,
+    /// The one form of `CreateSourceUpload`'s digest taken: `base64` (S3's checksum form, the
+    /// default), `hex`, `sha256` (`sha256:<hex>`), or `none` to refuse them all.
+    pub gen3_digest_form: String,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -175,6 +188,11 @@ impl Default for Config {
             step_secs: 0.0,
             latency: Duration::ZERO,
             idle_timeout: None,
+            gen3_apps: Vec::new(),
+            gen3_fail_reason: None,
+            gen3_commit: None,
+            rollout_stage_secs: 0.0,
+            gen3_digest_form: "base64".into(),
         }
     }
 }
@@ -241,6 +259,8 @@ pub(crate) struct State {
     pub(crate) base_url: String,
     /// How many connections were accepted.
     pub(crate) connections: usize,
+    /// What the new AWS Amplify holds.
+    pub(crate) gen3: crate::gen3::State,
 }
 
 pub(crate) fn now() -> f64 {

@@ -65,13 +65,16 @@ fn help_prints_the_usage_on_stdout_and_exits_0() {
     assert!(help.starts_with("usage: amplify-local"));
     assert!(out.stderr.is_empty());
     // The operations it lists are the router's (its unit test routes one request of each).
-    let listed = help
-        .lines()
-        .find_map(|l| l.strip_prefix("Operations served: "))
-        .expect("--help lists the operations served");
-    let listed: Vec<&str> = listed.trim_end_matches('.').split(", ").collect();
-    assert_eq!(listed, amplify_local::operations());
-    assert!(listed.contains(&"StartJob") && listed.contains(&"ListBranches"));
+    for service in [amplify_local::HOSTING, amplify_local::GEN3] {
+        let prefix = format!("Operations served ({service}): ");
+        let listed = help
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .expect("--help lists the operations served");
+        let listed: Vec<&str> = listed.trim_end_matches('.').split(", ").collect();
+        assert_eq!(listed, amplify_local::operations(service));
+    }
+    assert!(help.contains("StartJob, ") && help.contains("CreateSourceUpload, "));
 }
 
 #[test]

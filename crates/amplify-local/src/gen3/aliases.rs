@@ -1,0 +1,212 @@
+//! Aliases: each environment has one (`Type: ENVIRONMENT`, named as the environment) with a
+//! stable URL and the deployment it routes to. A rollout preset other than `ALL_AT_ONCE` moves
+//! the traffic to a new deployment in stages (a read of the alias is a stage, or
+//! `--rollout-stage-seconds` each), then `COMPLETED`.
+
+use serde_json::{Value, json};
+
+use crate::gen3::apps::{Gen3Environment, environment};
+use crate::gen3::routes::{ACCOUNT_ARN, paged};
+use crate::http::{Request, Response};
+use crate::state::{Config, State, now};
+
+/// A gradual rollout: from the deployment that served to the new one, in stages.
+#[derive(Debug, Clone)]
+pub struct RolloutRecord {
+    pub app: String,
+    pub environment: String,
+    pub from: String,
+    pub to: String,
+    /// Each stage's weight of traffic on the new deployment, the last 100.
+    pub stages: Vec<u32>,
+    pub current: usize,
+    pub status: String,
+    pub started: f64,
+    pub stage_started: f64,
+    pub ended: Option<f64>,
+}
+
+/// The stages of a preset: a canary sends 10% first, a linear one 10% more each step.
+fn stages(preset: &str) -> Vec<u32> {
+    if preset.starts_with("CANARY") {
+        vec![10, 100]
+    } else if preset.starts_with("LINEAR") {
+        (1..=10).map(|i| i * 10).collect()
+    } else {
+        vec![100]
+    }
+}
+
+/// A new success of environment `e`: served at once, or rolled out from what served.
+pub fn route(app: &str, e: &Gen3Environment, id: &str, s: &mut State) {
+    let before = active(app, &e.name, s);
+    let staged = stages(&e.preset);
+    match before {
+        Some(from) if staged.len() > 1 && from != id => {
+            let t = now();
+            s.gen3.rollouts.retain(|r| {
+                !(r.app == app && r.environment == e.name && r.status == "IN_PROGRESS")
+            });
+            s.gen3.rollouts.push(RolloutRecord {
+                app: app.to_string(),
+                environment: e.name.clone(),
+                from,
+                to: id.to_string(),
+                stages: staged,
+                current: 0,
+                status: "IN_PROGRESS".into(),
+                started: t,
+                stage_started: t,
+                ended: None,
+            });
+        }
+        _ => set_route(app, &e.name, id, s),
+    }
+}
+
+/// The environment serves `id`, all of its traffic.
+pub fn set_route(app: &str, env: &str, id: &str, s: &mut State) {
+    s.gen3.routes.retain(|(a, e, _)| !(a == app && e == env));
+    s.gen3
+        .routes
+        .push((app.to_string(), env.to_string(), id.to_string()));
+}
+
+/// The deployment the environment's alias routes all its traffic to.
+pub fn active(app: &str, env: &str, s: &State) -> Option<String> {
+    s.gen3
+        .routes
+        .iter()
+        .find(|(a, e, _)| a == app && e == env)
+        .map(|(_, _, id)| id.clone())
+}
+
+/// One stage of the environment's rollout, when its time has come.
+fn advance(app: &str, env: &str, config: &Config, s: &mut State) {
+    let t = now();
+    let Some(r) = s
+        .gen3
+        .rollouts
+        .iter_mut()
+        .find(|r| r.app == app && r.environment == env && r.status == "IN_PROGRESS")
+    else {
+        return;
+    };
+    if t - r.stage_started < config.rollout_stage_secs {
+        return;
+    }
+    r.current += 1;
+    r.stage_started = t;
+    if r.current + 1 >= r.stages.len() {
+        r.current = r.stages.len() - 1;
+        r.status = "COMPLETED".into();
+        r.ended = Some(t);
+        let to = r.to.clone();
+        set_route(app, env, &to, s);
+    }
+}
+
+/// The alias's name: the environment's, lower-cased, `[a-z0-9-]` (a guess).
+fn alias_name(env: &str) -> String {
+    let n: String = env
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let n = n.trim_matches('-').to_string();
+    if n.len() < 2 { format!("{n}-env") } else { n }
+}
+
+/// The environment's stable URL: `https://<app>.amplify.app` for production, else
+/// `https://<env>-<4 hex>--<app>.amplify.app` (the documented forms).
+fn url(app: &str, env: &str) -> String {
+    let app = app.to_ascii_lowercase();
+    if env == "production" {
+        return format!("https://{app}.amplify.app");
+    }
+    let h = env
+        .bytes()
+        .chain(app.bytes())
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    format!(
+        "https://{}-{:04x}--{app}.amplify.app",
+        alias_name(env),
+        h & 0xffff
+    )
+}
+
+fn alias_json(app: &str, e: &Gen3Environment, config: &Config, s: &State, full: bool) -> Value {
+    let name = alias_name(&e.name);
+    let mut v = json!({
+        "AliasName": name,
+        "AliasArn": format!("arn:aws:amplifygen3:{}:{ACCOUNT_ARN}:app/{app}/environment/{}/alias/{name}", config.region, e.name),
+        "Type": "ENVIRONMENT",
+        "Url": url(app, &e.name),
+        "CreatedAt": 1_764_547_200,
+    });
+    let rollout = s
+        .gen3
+        .rollouts
+        .iter()
+        .rev()
+        .find(|r| r.app == app && r.environment == e.name);
+    let in_progress = rollout.filter(|r| r.status == "IN_PROGRESS");
+    if let Some(r) = in_progress {
+        let w = r.stages[r.current];
+        v["RoutingConfig"] = json!([{"DeploymentId": r.from, "Weight": 100 - w}]);
+    } else if let Some(id) = active(app, &e.name, s) {
+        v["RoutingConfig"] = json!([{"DeploymentId": id, "Weight": 100}]);
+    }
+    if full {
+        v["GradualRolloutConfig"] = json!({"PresetConfig": {"Preset": e.preset}});
+        if let Some(r) = rollout {
+            let mut state = json!({
+                "Status": r.status,
+                "SourceRoutingConfig": [{"DeploymentId": r.from, "Weight": 100}],
+                "TargetRoutingConfig": [{"DeploymentId": r.to, "Weight": 100}],
+                "Schedule": r.stages.iter().map(|w| json!({"Weight": w})).collect::<Vec<_>>(),
+                "CurrentStageIndex": r.current,
+                "StartedAt": r.started,
+            });
+            if let Some(t) = r.ended {
+                state["EndedAt"] = json!(t);
+            }
+            v["GradualRolloutState"] = state;
+        }
+    }
+    v
+}
+
+/// `GET .../aliases`: the environment's alias.
+pub fn list(app: &str, env: &str, req: &Request, config: &Config, s: &mut State) -> Response {
+    let e = match environment(config, app, env) {
+        Ok((_, e)) => e,
+        Err(r) => return r,
+    };
+    advance(app, env, config, s);
+    let items = vec![alias_json(app, &e, config, s, false)];
+    paged(
+        req,
+        &mut s.gen3,
+        &format!("al-{app}-{env}"),
+        "Aliases",
+        items,
+    )
+}
+
+/// `GET .../aliases/{AliasName}`: with the rollout's state.
+pub fn get(app: &str, env: &str, name: &str, config: &Config, s: &mut State) -> Response {
+    let e = match environment(config, app, env) {
+        Ok((_, e)) => e,
+        Err(r) => return r,
+    };
+    if name != alias_name(env) {
+        return crate::gen3::routes::error(
+            404,
+            "ResourceNotFoundException",
+            &format!("Alias {name} not found."),
+        );
+    }
+    advance(app, env, config, s);
+    Response::json(200, &alias_json(app, &e, config, s, true))
+}
