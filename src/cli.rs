@@ -88,6 +88,24 @@ pub const SETTINGS: &[Setting] = &[
             "true",
         )
     },
+    s(
+        "app-name",
+        "AMPLIFY_APP_NAME",
+        "none: Amplify Hosting",
+        "shop",
+    ),
+    s(
+        "environment",
+        "AMPLIFY_ENVIRONMENT",
+        "preview",
+        "production",
+    ),
+    s("source-type", "AMPLIFY_SOURCE_TYPE", "prebuilt", "source"),
+    s("git-ref", "AMPLIFY_GIT_REF", "the CI's branch", "main"),
+    Setting {
+        switch: true,
+        ..s("wait-rollout", "AMPLIFY_WAIT_ROLLOUT", "false", "true")
+    },
     s("if-busy", "AMPLIFY_IF_BUSY", "wait", "cancel"),
     Setting {
         switch: true,

@@ -36,6 +36,19 @@ pub enum Error {
         /// What became of the job, when there is something to say.
         after: Option<String>,
     },
+    /// `CreateDeployment` of the new AWS Amplify, after its retries.
+    #[error(transparent)]
+    Deployment(crate::gen3::deploy::RetryError),
+    /// The source's upload to the new AWS Amplify.
+    #[error(transparent)]
+    Upload(crate::gen3::upload::UploadError),
+    /// AWS refused what the run asked for, as found out by reading (no such app or
+    /// environment): exit 3.
+    #[error("{message}")]
+    Refused {
+        message: String,
+        hint: Option<String>,
+    },
     #[error("could not write {what} to {path}: {source}; the job was started ({started})")]
     Output {
         what: &'static str,
@@ -67,6 +80,18 @@ pub fn exit_code(err: &Error) -> u8 {
         Error::Archive(crate::archive::ArchiveError::Write { .. }) => 1,
         Error::Archive(_) => 2,
         Error::Output { .. } => 1,
+        Error::Refused { .. } => 3,
+        Error::Deployment(crate::gen3::deploy::RetryError::Api(e))
+            if classify(e) == Class::Fatal =>
+        {
+            3
+        }
+        Error::Deployment(crate::gen3::deploy::RetryError::Interrupted { code, .. }) => *code,
+        Error::Deployment(_) => 4,
+        Error::Upload(crate::gen3::upload::UploadError::Read { .. }) => 1,
+        Error::Upload(crate::gen3::upload::UploadError::Digest(_)) => 3,
+        Error::Upload(crate::gen3::upload::UploadError::Api(e)) if classify(e) == Class::Fatal => 3,
+        Error::Upload(_) => 4,
     }
 }
 
@@ -88,6 +113,19 @@ impl Error {
             Error::Retry(RetryError::Stuck { job_id, stop, .. }) => Some(format!(
                 "job {job_id} blocks the branch's next deployment until it is stopped: stop it with `{stop}`, or run again with cancel-previous: true or if-busy: cancel"
             )),
+            Error::Deployment(crate::gen3::deploy::RetryError::Api(e))
+            | Error::Upload(crate::gen3::upload::UploadError::Api(e))
+            | Error::Upload(crate::gen3::upload::UploadError::Digest(e)) => {
+                e.hint().map(str::to_string)
+            }
+            Error::Deployment(crate::gen3::deploy::RetryError::GaveUp {
+                maybe_started: true,
+                console,
+                ..
+            }) => Some(format!(
+                "an attempt's answer was lost, so a deployment may have been made: check {console} before running again"
+            )),
+            Error::Refused { hint, .. } => hint.clone(),
             Error::Credentials(e) => e.hint(),
             Error::Busy(e) => e.hint(),
             _ => None,

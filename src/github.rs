@@ -182,32 +182,50 @@ impl GitHub {
         if (200..300).contains(&status) {
             return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
         }
-        let message = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_default();
-        let limited = matches!(status, 403 | 429)
-            && (retry_after.is_some()
-                || spent
-                || message.to_ascii_lowercase().contains("rate limit"));
-        let wait = retry_after.or_else(|| {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-            reset.filter(|_| spent).map(|r| r.saturating_sub(now))
-        });
-        Err(ApiError::Service {
-            operation,
-            status,
-            code: if limited {
-                "TooManyRequestsException".into()
-            } else {
-                format!("HTTP{status}")
-            },
-            message,
-            request_id,
-            retry_after: wait.filter(|_| limited).map(Duration::from_secs),
-            clock_skew: None,
-            quota_code: None,
-            hint: None,
-        })
+        let limits = Limits {
+            retry_after,
+            spent,
+            reset,
+        };
+        Err(refusal(status, &text, request_id, limits))
+    }
+}
+
+/// What GitHub's headers say of its rate limits.
+struct Limits {
+    retry_after: Option<u64>,
+    spent: bool,
+    reset: Option<u64>,
+}
+
+/// GitHub's refusal as an [`ApiError`]: a rate limit as `TooManyRequestsException`, waited for
+/// until `Retry-After` or the reset; any other status as `HTTP<status>`.
+fn refusal(status: u16, text: &str, request_id: Option<String>, l: Limits) -> ApiError {
+    let message = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    let limited = matches!(status, 403 | 429)
+        && (l.retry_after.is_some()
+            || l.spent
+            || message.to_ascii_lowercase().contains("rate limit"));
+    let wait = l.retry_after.or_else(|| {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+        l.reset.filter(|_| l.spent).map(|r| r.saturating_sub(now))
+    });
+    let code = match limited {
+        true => "TooManyRequestsException".into(),
+        false => format!("HTTP{status}"),
+    };
+    ApiError::Service {
+        operation: "GitHub",
+        status,
+        code,
+        message,
+        request_id,
+        retry_after: wait.filter(|_| limited).map(Duration::from_secs),
+        clock_skew: None,
+        quota_code: None,
+        hint: None,
     }
 }

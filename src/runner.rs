@@ -63,6 +63,16 @@ pub fn notice(title: &str, message: &str) {
     );
 }
 
+/// A warning annotation on GitHub.
+#[allow(clippy::print_stderr)]
+pub fn warning(title: &str, message: &str) {
+    eprintln!(
+        "::warning title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    );
+}
+
 /// An error annotation on GitHub.
 #[allow(clippy::print_stderr)]
 pub fn error(title: &str, message: &str) {

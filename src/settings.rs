@@ -15,9 +15,9 @@ use crate::hosting::follow::FollowSettings;
 use crate::hosting::job::Job;
 use crate::hosting::job::JobType;
 use crate::hosting::supersede::CANCEL_PREVIOUS;
-use crate::hosting::wait::WaitSettings;
 use crate::report::comment::Comment;
 use crate::report::outputs::OutputSettings;
+use crate::waiting::WaitSettings;
 
 pub const MODE: Name = Name {
     var: "AMPLIFY_MODE",
@@ -142,6 +142,199 @@ impl Settings {
             busy,
             log_lines,
             artifacts,
+            github,
+            on_missing_credentials,
+        })
+    }
+}
+
+/// A run for one of the two services: `app-id` names an Amplify Hosting app, `app-name` an
+/// app of the new AWS Amplify.
+#[derive(Debug, Clone)]
+pub enum Run {
+    Hosting(Box<Settings>),
+    Gen3(Box<Gen3Settings>),
+}
+
+/// Every setting of a deployment to the new AWS Amplify.
+#[derive(Debug, Clone)]
+pub struct Gen3Settings {
+    pub deploy: crate::gen3::settings::Deploy,
+    pub comment: Comment,
+    pub retry: Policy,
+    pub request_timeout: Duration,
+    pub wait: Option<WaitSettings>,
+    pub credentials: credentials::Config,
+    pub tls: crate::aws::net::TlsConfig,
+    pub outputs: OutputSettings,
+    pub github: crate::report::github::GitHubReport,
+    pub on_missing_credentials: crate::report::github::OnMissing,
+}
+
+/// The settings only Amplify Hosting reads, with why each means nothing to the new service.
+const HOSTING_ONLY: [(Name, &str); 20] = [
+    (
+        crate::hosting::job::JOB_TYPE,
+        "the new AWS Amplify has no job types: a source uploads, else a Git ref deploys",
+    ),
+    (
+        crate::hosting::job::JOB_ID,
+        "the new AWS Amplify retries nothing by job id",
+    ),
+    (
+        crate::hosting::job::JOB_REASON,
+        "the new AWS Amplify takes no job reason",
+    ),
+    (
+        crate::ci::BRANCH_NAME,
+        "the new AWS Amplify deploys to an environment, not a branch: use environment, and git-ref for the branch to build",
+    ),
+    (
+        crate::hosting::branch::CREATE_BRANCH,
+        "the new AWS Amplify creates no branches: deployments go to an environment",
+    ),
+    (
+        crate::hosting::branch::BRANCH_STAGE,
+        "the new AWS Amplify has no branch stages",
+    ),
+    (
+        crate::hosting::branch::ALLOW_DELETE_ANY_BRANCH,
+        "the new AWS Amplify has no branches to delete",
+    ),
+    (
+        crate::source::SOURCE_URL,
+        "the new AWS Amplify takes an uploaded folder or zip, not a URL: use source",
+    ),
+    (
+        crate::source::SOURCE_URL_TYPE,
+        "the new AWS Amplify takes an uploaded folder or zip, not a URL",
+    ),
+    (
+        crate::hosting::busy::IF_BUSY,
+        "deployments of the new AWS Amplify queue by themselves",
+    ),
+    (
+        CANCEL_PREVIOUS,
+        "the new AWS Amplify supersedes an older waiting deployment by itself",
+    ),
+    (
+        crate::hosting::preview::PREVIEW_BASIC_AUTH,
+        "the new AWS Amplify sets no basic auth on a deployment",
+    ),
+    (
+        crate::hosting::preview::INHERIT_ENV_FROM,
+        "the new AWS Amplify's variables belong to the environment",
+    ),
+    (
+        crate::hosting::preview::ENVIRONMENT_VARIABLES,
+        "the new AWS Amplify's variables belong to the environment",
+    ),
+    (
+        crate::hosting::preview::SKEW_PROTECTION,
+        "skew protection is an environment setting of the new AWS Amplify",
+    ),
+    (
+        crate::hosting::preview::FRAMEWORK,
+        "the new AWS Amplify takes no framework with a deployment",
+    ),
+    (
+        crate::hosting::follow::FOLLOW_TIMEOUT,
+        "follow mode is Amplify Hosting's",
+    ),
+    (
+        crate::hosting::logs::LOG_LINES,
+        "no API of the new AWS Amplify returns a log's text: a failure names the command that shows it",
+    ),
+    (
+        crate::hosting::artifacts::DOWNLOAD_ARTIFACTS,
+        "the new AWS Amplify has no artifacts",
+    ),
+    (
+        crate::waiting::CANCEL_ON_TIMEOUT,
+        "no API of the new AWS Amplify stops a deployment",
+    ),
+];
+
+/// Reads and checks every setting of either service; nothing is sent and nothing written
+/// before this passes.
+pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Run, SettingsError> {
+    let app_id = env.get(crate::hosting::job::APP_ID.var);
+    let app_name = env.get(crate::gen3::settings::APP_NAME.var);
+    match (app_id, app_name) {
+        (Some(id), Some(name)) => Err(crate::gen3::settings::both_apps(id, name)),
+        (None, Some(_)) => Ok(Run::Gen3(Box::new(Gen3Settings::from_env(env, ci)?))),
+        (_, None) => {
+            if let Some(n) = crate::gen3::settings::ONLY
+                .iter()
+                .find(|n| env.get(n.var).is_some())
+            {
+                return Err(SettingsError::of(
+                    *n,
+                    env.get(n.var),
+                    "it is a setting of the new AWS Amplify, and this run is for an Amplify Hosting app (app-id)",
+                    "leave it empty, or set app-name instead of app-id to deploy to the new AWS Amplify",
+                ));
+            }
+            Ok(Run::Hosting(Box::new(Settings::from_env(env, ci)?)))
+        }
+    }
+}
+
+impl Gen3Settings {
+    pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Gen3Settings, SettingsError> {
+        for (n, why) in HOSTING_ONLY {
+            if let Some(v) = env.get(n.var) {
+                return Err(SettingsError::of(
+                    n,
+                    Some(v),
+                    &format!(
+                        "it is an Amplify Hosting setting, and this run is for an app of the new AWS Amplify (app-name): {why}"
+                    ),
+                    "leave it empty",
+                ));
+            }
+        }
+        match env.get(MODE.var).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("start") => {}
+            Some(_) => {
+                return Err(SettingsError::of(
+                    MODE,
+                    env.get(MODE.var),
+                    "the new AWS Amplify deploys (start, the default); follow and delete-branch are Amplify Hosting's",
+                    "leave mode empty",
+                ));
+            }
+        }
+        if boolean(
+            env.get(crate::waiting::CANCEL_ON_ABORT.var),
+            crate::waiting::CANCEL_ON_ABORT,
+        )? {
+            return Err(SettingsError::of(
+                crate::waiting::CANCEL_ON_ABORT,
+                env.get(crate::waiting::CANCEL_ON_ABORT.var),
+                "no API of the new AWS Amplify stops a deployment: a cancelled run leaves it going, and says how to watch it",
+                "leave cancel-on-abort empty",
+            ));
+        }
+        let deploy = crate::gen3::settings::Deploy::from_env(env, ci)?;
+        let comment = Comment::from_env(env, ci)?;
+        let retry = Policy::from_env(env)?;
+        let request_timeout = retry::request_timeout(env)?;
+        let wait = WaitSettings::from_env(env, deploy.wait_rollout)?;
+        let github = crate::report::github::GitHubReport::from_env(env, ci, &deploy.environment)?;
+        let on_missing_credentials = crate::report::github::OnMissing::from_env(env)?;
+        let credentials = credentials::Config::from_env(env, &deploy.region, request_timeout)?;
+        let tls = crate::aws::net::TlsConfig::from_env(env)?;
+        let outputs = OutputSettings::from_env(env)?;
+        Ok(Gen3Settings {
+            deploy,
+            comment,
+            retry,
+            request_timeout,
+            wait,
+            credentials,
+            tls,
+            outputs,
             github,
             on_missing_credentials,
         })

@@ -184,6 +184,11 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
                 "source-url",
                 "source-url-type",
                 "cancel-previous",
+                "app-name",
+                "environment",
+                "source-type",
+                "git-ref",
+                "wait-rollout",
             ]
             .map(String::from),
         )
@@ -216,10 +221,13 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let outputs: Vec<String> = names(&action(), "outputs");
     // branch-deleted is a deletion's; failed-step and log-url come only with a failure
     // (tests/failures.rs writes them), github-deployment-id with a GitHub deployment
-    // (tests/github.rs).
+    // (tests/github.rs); deployment-url and environment-url are the new AWS Amplify's (below).
+    let gen3_only = ["deployment-url", "environment-url"];
     let (deleting, starting): (Vec<String>, Vec<String>) = outputs
-        .into_iter()
+        .iter()
         .filter(|o| !["failed-step", "log-url", "github-deployment-id"].contains(&o.as_str()))
+        .filter(|o| !gen3_only.contains(&o.as_str()))
+        .cloned()
         .partition(|o| o == "branch-deleted");
     assert_eq!(
         sorted(written),
@@ -273,6 +281,12 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("branch-stage", "ALPHA"),
         ("allow-delete-any-branch", "1"),
         ("pr-comment", "1"),
+        // The new AWS Amplify's, refused by name next to app-id.
+        ("app-name", "shop"),
+        ("environment", "production"),
+        ("source-type", "prebuilt"),
+        ("git-ref", "main"),
+        ("wait-rollout", "true"),
     ] {
         let mut inputs = GOOD.to_vec();
         inputs.retain(|(n, _)| *n != input);
@@ -308,6 +322,49 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         sorted(deleting.into_iter().chain(["app-id".to_string()]).collect()),
         "a deletion's output, and the app it used"
     );
+
+    // app-name deploys to the new AWS Amplify through the same inputs, and writes its outputs:
+    // the deployment's and the environment's URLs instead of Hosting's job page and branch.
+    let runner = container_env(
+        &server,
+        &[
+            ("app-name", "shop"),
+            ("environment", "production"),
+            ("aws-region", "us-east-1"),
+            ("source", "dist"),
+            ("source-type", "PREBUILT"),
+            ("wait", "true"),
+            ("wait-rollout", "false"),
+            ("poll-interval", "10ms"),
+        ],
+    );
+    let dist = runner.dir.path().join("github/workspace/dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "hi").unwrap();
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written: Vec<String> = runner.outputs().into_keys().collect();
+    let expected = [
+        "commit-id",
+        "deployment-url",
+        "environment-url",
+        "job-arn",
+        "job-duration",
+        "job-id",
+        "job-skipped",
+        "job-status",
+    ];
+    assert_eq!(written, expected, "the new AWS Amplify's outputs");
+    assert!(
+        outputs
+            .iter()
+            .filter(|o| gen3_only.contains(&o.as_str()))
+            .count()
+            == 2
+    );
+    let deployed = server.gen3_deployments();
+    assert_eq!(deployed.len(), 1);
+    assert_eq!(deployed[0].environment, "production");
 
     // The source input deploys the folder it names, relative to the workspace.
     let runner = container_env(

@@ -9,7 +9,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "AMPLIFY_APP_ID",
         "",
-        "AMPLIFY_APP_ID (input app-id) is not set: it is required; set it to the app's ID, e.g. d1a2b3c4d5e6f7 (Amplify console > App settings > General)",
+        "AMPLIFY_APP_ID (input app-id) is not set: one app is required; set app-id to an Amplify Hosting app's ID, e.g. d1a2b3c4d5e6f7 (Amplify console > App settings > General), or app-name to an app of the new AWS Amplify",
     ),
     (
         "AMPLIFY_APP_ID",

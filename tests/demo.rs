@@ -44,3 +44,28 @@ fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_readme_demo_deploys_to_the_new_amplify_too() {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_amplify-start-job"))
+        .parent()
+        .unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo"))
+        .arg("--new-amplify")
+        .env("AMPLIFY_BIN_DIR", bin_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(result["Status"], "SUCCEEDED");
+    assert!(
+        stdout.contains("\ndeployment-url<<ghadelimiter_"),
+        "{stdout}"
+    );
+}

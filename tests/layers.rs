@@ -458,3 +458,28 @@ fn no_function_in_src_is_over_80_lines() {
         long.join("\n")
     );
 }
+
+/// The two services are siblings on the shared AWS layer: neither's modules name the other's.
+#[test]
+fn the_two_services_do_not_reach_into_each_other() {
+    let g = graph();
+    let mut wrong = Vec::new();
+    for (from, edges) in &g {
+        for (to, names) in edges {
+            let crossing = (from.starts_with("hosting") && to.starts_with("gen3"))
+                || (from.starts_with("gen3") && to.starts_with("hosting"));
+            if crossing {
+                wrong.push(format!("{from} -> {to} ({names:?})"));
+            }
+        }
+    }
+    assert!(
+        g.keys().any(|m| m.starts_with("gen3::")),
+        "the graph has the new service"
+    );
+    assert!(
+        wrong.is_empty(),
+        "the services reach into each other:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -143,8 +143,8 @@ fn app_ids(value: Option<&str>) -> Result<Vec<String>, SettingsError> {
         return Err(SettingsError::of(
             APP_ID,
             None,
-            "it is required",
-            "set it to the app's ID, e.g. d1a2b3c4d5e6f7 (Amplify console > App settings > General)",
+            "one app is required",
+            "set app-id to an Amplify Hosting app's ID, e.g. d1a2b3c4d5e6f7 (Amplify console > App settings > General), or app-name to an app of the new AWS Amplify",
         ));
     };
     let mut ids: Vec<String> = Vec::new();

@@ -9,7 +9,18 @@ use crate::modes::prepare::{PREPARING, checked, connect, until_cancelled};
 /// `--dry-run`: resolves everything, as a start would, and returns the signed request it
 /// would send first (signature and session token redacted), sending nothing to Amplify.
 pub async fn dry_run(env: &Env, cancel: &Cancel) -> Result<String, Error> {
-    let (ci, settings) = checked(env)?;
+    let (ci, run) = checked(env)?;
+    let settings = match run {
+        crate::settings::Run::Hosting(s) => *s,
+        crate::settings::Run::Gen3(s) => {
+            return until_cancelled(
+                cancel,
+                PREPARING,
+                crate::modes::deploy::describe(env, &ci, &s),
+            )
+            .await;
+        }
+    };
     let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
     Ok(match &p.settings.job.source {
         None => p.client.describe_start_job(&p.body).await?,

@@ -13,7 +13,7 @@ use crate::modes::reads::Beside;
 use crate::report::comment;
 use crate::report::outcome::Outcome;
 use crate::report::outputs;
-use crate::report::outputs::Done;
+use crate::report::outputs::{Done, OutputSettings};
 use crate::runner::{self, untrusted};
 use crate::settings::{Mode, Settings};
 
@@ -48,7 +48,8 @@ pub async fn finish(
     let reporter = settings.github.reporter();
     if let Some(r) = reporter {
         let stage = site.as_ref().map(|s| s.stage.as_str());
-        let started = r.started(client.http(), &settings.retry, &outcome, stage);
+        let told = outcome.told(stage);
+        let started = r.started(client.http(), &settings.retry, &told);
         outcome.github_deployment_id = started.await;
     }
     if let Some(w) = &settings.wait {
@@ -83,7 +84,8 @@ pub async fn finish(
     let ended = async {
         if let Some(r) = reporter {
             let id = outcome.github_deployment_id;
-            r.ended(client.http(), &settings.retry, &outcome, id).await;
+            r.ended(client.http(), &settings.retry, &outcome.told(None), id)
+                .await;
         }
     };
     let told = async {
@@ -143,7 +145,27 @@ async fn after_wait(settings: &Settings, client: &Client, outcome: &mut Outcome,
 
 /// `pr-comment`: one comment on the pull request, made or updated; a failure is a warning.
 async fn post_comment(settings: &Settings, client: &Client, outcome: &Outcome) {
-    let c = match &settings.comment {
+    let marker = comment::marker(&outcome.app_id, &outcome.branch);
+    let body = outcome.pr_comment(&marker);
+    comment_on_pr(
+        &settings.comment,
+        client.http(),
+        &settings.retry,
+        &marker,
+        &body,
+    )
+    .await;
+}
+
+/// `pr-comment`: one comment on the pull request, made or updated; a failure is a warning.
+pub async fn comment_on_pr(
+    c: &comment::Comment,
+    http: &crate::aws::net::Http,
+    policy: &crate::aws::retry::Policy,
+    marker: &str,
+    body: &str,
+) {
+    let c = match c {
         comment::Comment::Off => return,
         comment::Comment::NotAPullRequest => {
             tracing::info!("pr-comment: this run is not for a pull request, so no comment");
@@ -151,9 +173,7 @@ async fn post_comment(settings: &Settings, client: &Client, outcome: &Outcome) {
         }
         comment::Comment::On(c) => c,
     };
-    let marker = comment::marker(&outcome.app_id, &outcome.branch);
-    let body = outcome.pr_comment(&marker);
-    match comment::upsert(client.http(), &settings.retry, c, &marker, &body).await {
+    match comment::upsert(http, policy, c, marker, body).await {
         Ok(comment::Upserted::Created) => {
             tracing::info!("commented on pull request #{}", c.pull_request)
         }
@@ -186,31 +206,36 @@ pub fn outcome(settings: &Settings, summary: JobSummary) -> Outcome {
 }
 
 pub fn write_outputs(settings: &Settings, o: &Outcome) -> Result<(), Error> {
-    let s = &settings.outputs;
     let started = format!("job {} at {}", o.summary.job_id, o.job_url);
-    if let Some(path) = &s.github_output {
-        outputs::append_outputs(path, &o.outputs()).map_err(|source| Error::Output {
-            what: "outputs",
-            path: path.display().to_string(),
-            started: started.clone(),
-            source,
-        })?;
-    }
-    if let Some(path) = &s.output_file {
-        std::fs::write(path, outputs::dotenv(&o.outputs())).map_err(|source| Error::Output {
-            what: "the dotenv file",
-            path: path.display().to_string(),
-            started: started.clone(),
-            source,
-        })?;
-    }
-    if let Some(path) = &s.github_step_summary {
-        outputs::append(path, &o.step_summary()).map_err(|source| Error::Output {
-            what: "the step summary",
-            path: path.display().to_string(),
+    write_reports(&settings.outputs, &o.outputs(), &o.step_summary(), &started)
+}
+
+/// The outputs (`GITHUB_OUTPUT`, the dotenv file) and the step summary; `started` names what
+/// was started, for an error that cannot write them.
+pub fn write_reports(
+    s: &OutputSettings,
+    values: &[(&str, String)],
+    summary: &str,
+    started: &str,
+) -> Result<(), Error> {
+    let failed = |what: &'static str, path: &std::path::Path| {
+        let (path, started) = (path.display().to_string(), started.to_string());
+        move |source| Error::Output {
+            what,
+            path,
             started,
             source,
-        })?;
+        }
+    };
+    if let Some(path) = &s.github_output {
+        outputs::append_outputs(path, values).map_err(failed("outputs", path))?;
+    }
+    if let Some(path) = &s.output_file {
+        std::fs::write(path, crate::report::format::dotenv(values))
+            .map_err(failed("the dotenv file", path))?;
+    }
+    if let Some(path) = &s.github_step_summary {
+        outputs::append(path, summary).map_err(failed("the step summary", path))?;
     }
     Ok(())
 }

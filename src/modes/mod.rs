@@ -3,6 +3,7 @@
 //! wait, the outputs, the reports).
 
 pub mod delete_branch;
+pub mod deploy;
 pub mod dry_run;
 pub mod finish;
 pub mod follow;

@@ -26,12 +26,12 @@ pub struct Prepared {
 /// Every setting, checked: nothing is sent or written before this passes. Checking prints
 /// nothing: what it logs (git's lines, at debug) is held until the secrets are masked, and for
 /// a bad setting dropped, so its error is the run's one line.
-pub fn checked(env: &Env) -> Result<(ci::Context, Settings), Error> {
+pub fn checked(env: &Env) -> Result<(ci::Context, crate::settings::Run), Error> {
     let held = runner::Held::default();
     let checked = held.during(env.get("RUST_LOG"), || -> Result<_, Error> {
         let ci = ci::Context::detect(env)?;
-        let settings = Settings::from_env(env, &ci)?;
-        Ok((ci, settings))
+        let run = crate::settings::from_env(env, &ci)?;
+        Ok((ci, run))
     })?;
     mask_secrets(env);
     held.print();

@@ -3,8 +3,9 @@
 //! (GitHub Enterprise Server works). A comment that cannot be posted is a warning: the job
 //! has started by then.
 
+use crate::report::format::{cell, code_cell};
 use crate::report::outcome::Outcome;
-use crate::report::summary::{cell, code_cell, log_link};
+use crate::report::summary::log_link;
 use serde_json::{Value, json};
 
 use crate::aws::net::Http;

@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use crate::aws::net::Http;
 use crate::aws::retry::Policy;
 use crate::ci;
-use crate::env::{Env, Name, SettingsError, boolean, truncate_chars};
+use crate::env::{Env, Name, SettingsError, boolean};
 use crate::github::GitHub;
-use crate::hosting::wait::Ending;
-use crate::report::outcome::Outcome;
+use crate::report::told::Told;
 use crate::runner::untrusted;
 
 pub const GITHUB_DEPLOYMENT: Name = Name {
@@ -36,8 +35,6 @@ pub const ON_MISSING_CREDENTIALS: Name = Name {
     var: "AMPLIFY_ON_MISSING_CREDENTIALS",
     input: "on-missing-credentials",
 };
-/// GitHub's limit on a commit status's description.
-const MAX_DESCRIPTION: usize = 140;
 
 /// What a run does when no credential source gives anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -167,32 +164,12 @@ impl GitHubReport {
     }
 }
 
-/// The final state of a waited job as GitHub names it; `None` while it has not ended (a wait
-/// that timed out leaves GitHub's `in_progress` or `pending`).
-fn final_state(o: &Outcome) -> Option<&'static str> {
-    match o.waited.as_ref().map(|w| &w.ending) {
-        Some(Ending::Ended(job)) => Some(match job.summary.status.as_str() {
-            "SUCCEED" => "success",
-            "CANCELLED" if o.skipped().is_some() => "success",
-            "FAILED" => "failure",
-            _ => "error",
-        }),
-        _ => None,
-    }
-}
-
 impl Reporter {
     /// At the start: the deployment (`in_progress`) and the commit status (`pending`). The
     /// deployment's id, when one was made.
-    pub async fn started(
-        &self,
-        http: &Http,
-        policy: &Policy,
-        o: &Outcome,
-        stage: Option<&str>,
-    ) -> Option<u64> {
+    pub async fn started(&self, http: &Http, policy: &Policy, o: &Told) -> Option<u64> {
         let sha = self.sha(o)?;
-        let description = describe(o);
+        let description = o.description.clone();
         if self.status {
             self.commit_status(http, policy, o, sha, "pending", &description)
                 .await;
@@ -206,9 +183,9 @@ impl Reporter {
             "auto_merge": false,
             "required_contexts": [],
             "transient_environment": self.transient,
-            "production_environment": stage == Some("PRODUCTION"),
+            "production_environment": o.production,
             "description": description,
-            "payload": { "appId": o.app_id, "branch": o.branch, "jobId": o.summary.job_id },
+            "payload": o.payload,
         });
         let made = self
             .github
@@ -242,10 +219,10 @@ impl Reporter {
     }
 
     /// After a wait: the final states; a wait that did not see the end leaves them.
-    pub async fn ended(&self, http: &Http, policy: &Policy, o: &Outcome, deployment: Option<u64>) {
+    pub async fn ended(&self, http: &Http, policy: &Policy, o: &Told, deployment: Option<u64>) {
         let Some(sha) = self.sha(o) else { return };
-        let Some(state) = final_state(o) else {
-            if o.waited.is_some() {
+        let Some(state) = o.state else {
+            if o.waited {
                 tracing::warn!(
                     "the job had not ended: GitHub's deployment stays in_progress and the commit status pending"
                 );
@@ -253,7 +230,7 @@ impl Reporter {
             return;
         };
         if self.status {
-            self.commit_status(http, policy, o, sha, state, &describe(o))
+            self.commit_status(http, policy, o, sha, state, &o.description)
                 .await;
         }
         if let Some(id) = deployment {
@@ -305,8 +282,8 @@ impl Reporter {
         );
     }
 
-    fn sha<'a>(&self, o: &'a Outcome) -> Option<&'a str> {
-        let sha = o.commit.as_deref().filter(|c| !c.is_empty());
+    fn sha<'a>(&self, o: &'a Told) -> Option<&'a str> {
+        let sha = o.sha.as_deref().filter(|c| !c.is_empty());
         if sha.is_none() {
             tracing::warn!("no commit for this run: nothing is reported to GitHub");
         }
@@ -317,16 +294,16 @@ impl Reporter {
         &self,
         http: &Http,
         policy: &Policy,
-        o: &Outcome,
+        o: &Told,
         id: u64,
         state: &str,
     ) {
         let mut body = json!({
             "state": state,
-            "log_url": o.job_url,
-            "description": describe(o),
+            "log_url": o.log_url,
+            "description": o.description,
         });
-        if let Some(url) = &o.branch_url {
+        if let Some(url) = &o.environment_url {
             body["environment_url"] = json!(url);
         }
         let path = format!("/deployments/{id}/statuses");
@@ -347,7 +324,7 @@ impl Reporter {
         &self,
         http: &Http,
         policy: &Policy,
-        o: &Outcome,
+        o: &Told,
         sha: &str,
         state: &str,
         description: &str,
@@ -355,10 +332,10 @@ impl Reporter {
         let context = self
             .context
             .clone()
-            .unwrap_or_else(|| format!("amplify/{}/{}", o.app_id, o.branch));
+            .unwrap_or_else(|| format!("amplify/{}/{}", o.app, o.target));
         let body = json!({
             "state": state,
-            "target_url": o.job_url,
+            "target_url": o.log_url,
             "description": description,
             "context": context,
         });
@@ -379,16 +356,4 @@ impl Reporter {
             untrusted(e)
         );
     }
-}
-
-/// `Amplify job 7: SUCCEED in 2m 3s`, at most 140 characters.
-fn describe(o: &Outcome) -> String {
-    let mut text = format!("Amplify job {}: {}", o.summary.job_id, o.status());
-    if let Some(secs) = o.duration() {
-        text.push_str(&format!(
-            " in {}",
-            crate::env::show_duration(std::time::Duration::from_secs(secs))
-        ));
-    }
-    truncate_chars(&text, MAX_DESCRIPTION).0
 }

@@ -3,7 +3,10 @@
 //! pull-request comment) and [`github`] (GitHub deployments and commit statuses).
 
 pub mod comment;
+pub mod deployment;
+pub mod format;
 pub mod github;
 pub mod outcome;
 pub mod outputs;
 pub mod summary;
+pub mod told;

@@ -217,3 +217,40 @@ impl Outcome {
         })
     }
 }
+
+impl Outcome {
+    /// What GitHub is told of the job (`stage`: the branch's, `PRODUCTION` marks a production
+    /// deployment).
+    pub fn told(&self, stage: Option<&str>) -> crate::report::told::Told {
+        let mut text = format!("Amplify job {}: {}", self.summary.job_id, self.status());
+        if let Some(secs) = self.duration() {
+            text.push_str(&format!(
+                " in {}",
+                show_duration(std::time::Duration::from_secs(secs))
+            ));
+        }
+        let state = match self.waited.as_ref().map(|w| &w.ending) {
+            Some(Ending::Ended(job)) => Some(match job.summary.status.as_str() {
+                "SUCCEED" => "success",
+                "CANCELLED" if self.skipped().is_some() => "success",
+                "FAILED" => "failure",
+                _ => "error",
+            }),
+            _ => None,
+        };
+        crate::report::told::Told {
+            sha: self.commit.clone(),
+            app: self.app_id.clone(),
+            target: self.branch.clone(),
+            description: crate::report::told::description(&text),
+            log_url: self.job_url.clone(),
+            environment_url: self.branch_url.clone(),
+            state,
+            waited: self.waited.is_some(),
+            production: stage == Some("PRODUCTION"),
+            payload: serde_json::json!({
+                "appId": self.app_id, "branch": self.branch, "jobId": self.summary.job_id
+            }),
+        }
+    }
+}

@@ -10,8 +10,9 @@ use crate::env::{Env, SettingsError};
 use crate::hosting::logs::FailureLog;
 use crate::hosting::wait::Ending;
 use crate::random::random_u64;
+use crate::report::deployment::DeploymentOutcome;
+use crate::report::format::{dotenv, text};
 use crate::report::outcome::{Outcome, OutputFormat};
-use crate::runner::untrusted;
 
 /// Where the outputs go, checked before anything is sent: nothing is written then.
 #[derive(Debug, Clone, Default)]
@@ -187,15 +188,6 @@ impl Outcome {
     }
 }
 
-/// `name: value` lines, for people: each value one inert line.
-fn text(outputs: &[(&str, String)]) -> String {
-    outputs
-        .iter()
-        .map(|(n, v)| format!("{n}: {}", untrusted(v)))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// What `mode: delete-branch` did, as it is reported.
 #[derive(Debug, Clone)]
 pub struct BranchDeleted {
@@ -231,6 +223,8 @@ impl BranchDeleted {
 #[derive(Debug, Clone)]
 pub enum Done {
     Job(Box<Outcome>),
+    /// A deployment to the new AWS Amplify.
+    Deployment(Box<DeploymentOutcome>),
     Branch(BranchDeleted),
     /// Nothing was done, for a reason said in a notice (a fork's pull request without
     /// credentials).
@@ -241,6 +235,7 @@ impl Done {
     pub fn stdout(&self) -> String {
         match self {
             Done::Job(o) => o.stdout(),
+            Done::Deployment(d) => d.stdout(),
             Done::Branch(b) => b.stdout(),
             // One JSON line, as a start's result is, so `jq -r .jobId` reads null.
             Done::Nothing(why) => serde_json::json!({ "skipped": true, "reason": why })
@@ -252,6 +247,7 @@ impl Done {
     pub fn exit_code(&self) -> u8 {
         match self {
             Done::Job(o) => o.exit_code(),
+            Done::Deployment(d) => d.exit_code(),
             Done::Branch(_) | Done::Nothing(_) => 0,
         }
     }
@@ -259,6 +255,7 @@ impl Done {
     pub fn failure(&self) -> Option<String> {
         match self {
             Done::Job(o) => o.failure(),
+            Done::Deployment(d) => d.failure(),
             Done::Branch(_) | Done::Nothing(_) => None,
         }
     }
@@ -267,6 +264,7 @@ impl Done {
     pub fn failure_log(&self) -> Option<&FailureLog> {
         match self {
             Done::Job(o) => o.failure_log(),
+            Done::Deployment(_) => None,
             Done::Branch(_) | Done::Nothing(_) => None,
         }
     }
@@ -286,29 +284,6 @@ pub fn append_outputs(path: &Path, outputs: &[(&str, String)]) -> std::io::Resul
         text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
     }
     append(path, &text)
-}
-
-/// The outputs as a dotenv file (GitLab's `artifacts:reports:dotenv` and most loaders):
-/// `AMPLIFY_JOB_ID=42`, one per line. A value with characters beyond a plain set is quoted,
-/// and line breaks never survive into it.
-pub fn dotenv(outputs: &[(&str, String)]) -> String {
-    let mut text = String::new();
-    for (name, value) in outputs {
-        let key = format!("AMPLIFY_{}", name.to_ascii_uppercase().replace('-', "_"));
-        let value = value.replace(['\r', '\n'], " ");
-        let plain = value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./:@%+=,-~".contains(&b));
-        let value = if plain {
-            value
-        } else if !value.contains('\'') {
-            format!("'{value}'")
-        } else {
-            format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-        };
-        text.push_str(&format!("{key}={value}\n"));
-    }
-    text
 }
 
 pub fn append(path: &Path, text: &str) -> std::io::Result<()> {

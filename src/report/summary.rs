@@ -4,6 +4,7 @@
 
 use crate::hosting::api::jobs::Step;
 use crate::hosting::logs::FailureLog;
+use crate::report::format::{cell, code_cell};
 use crate::report::outcome::Outcome;
 
 impl Outcome {
@@ -71,18 +72,6 @@ fn details(f: &FailureLog) -> String {
         cell(&f.step).replace(['<', '>', '&'], "_"),
         lines.join("\n")
     )
-}
-
-/// Text for a Markdown table cell: escapes and line breaks cannot end the cell or the row.
-pub fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
-}
-
-/// Text for a code span in a table cell: a backquote cannot end the span.
-pub fn code_cell(s: &str) -> String {
-    cell(s).replace('`', "'")
 }
 
 /// A step's log as a Markdown link, or nothing when Amplify gave none.
