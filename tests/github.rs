@@ -402,3 +402,38 @@ fn pull_request_target_with_a_fork_s_head_warns_once() {
         );
     }
 }
+
+/// A deployment to the new AWS Amplify is reported with its own URL: the GitHub deployment of
+/// the commit to the environment named after the Amplify one (production for production), the
+/// commit status, both linking deployment-url, so a link keeps showing that build.
+#[test]
+fn a_new_amplify_deployment_is_reported_with_its_own_url() {
+    let server = Server::start(Config::default());
+    let github = fake_github(vec![], None);
+    let mut gh = reporting(&server, &github);
+    gh.unset("AMPLIFY_APP_ID")
+        .set("AMPLIFY_APP_NAME", "shop")
+        .set("AMPLIFY_ENVIRONMENT", "production")
+        .set("AMPLIFY_GIT_REF", "main")
+        .set("AMPLIFY_WAIT", "true");
+    let run = gh.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = server.gen3_deployments()[0].id.clone();
+    let url = format!("https://{id}--shop.amplify.app");
+    let deployment = &github.body_of("/repos/octo/site/deployments")[0];
+    assert_eq!(deployment["environment"], "production");
+    assert_eq!(deployment["production_environment"], true);
+    assert_eq!(deployment["payload"]["deploymentId"], id.as_str());
+    let states = github.body_of("/repos/octo/site/deployments/41/statuses");
+    let last = states.last().unwrap();
+    assert_eq!(
+        (last["state"].as_str(), last["environment_url"].as_str()),
+        (Some("success"), Some(url.as_str()))
+    );
+    let statuses = github.body_of(&format!("/repos/octo/site/statuses/{SHA}"));
+    assert_eq!(statuses.last().unwrap()["target_url"], url.as_str());
+    assert_eq!(
+        statuses.last().unwrap()["context"],
+        "amplify/shop/production"
+    );
+}
