@@ -37,7 +37,8 @@ where
 const MAX_HEAD: usize = 64 * 1024;
 /// The largest body accepted; a larger one is answered 413.
 pub const MAX_BODY: usize = 1024 * 1024;
-/// The largest zip an upload URL (`/_upload/...`) accepts here: tests and benchmarks only.
+/// The largest zip an upload URL (`/_upload/...`, `/_gen3upload/...`) accepts here: tests and
+/// benchmarks only.
 pub const MAX_UPLOAD: usize = 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -135,11 +136,12 @@ pub async fn read_request<S: AsyncRead + Unpin>(
                         .map(|(_, v)| v.trim().to_ascii_lowercase())
                 };
                 buf.drain(..head_len);
-                let limit = if target.starts_with("/_upload/") {
-                    MAX_UPLOAD
-                } else {
-                    MAX_BODY
-                };
+                let limit =
+                    if target.starts_with("/_upload/") || target.starts_with("/_gen3upload/") {
+                        MAX_UPLOAD
+                    } else {
+                        MAX_BODY
+                    };
                 let body = if find("transfer-encoding").is_some_and(|te| te.ends_with("chunked")) {
                     read_chunked(stream, buf, limit).await?
                 } else {
