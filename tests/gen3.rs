@@ -752,6 +752,18 @@ fn gen3_botocore_checks(tls: Option<&std::path::Path>) {
                 r#"{"message":"Rate exceeded"}"#,
                 Some("1"),
             ),
+            answer(
+                500,
+                "InternalServerException",
+                r#"{"message":"Internal error"}"#,
+                Some("2"),
+            ),
+            answer(
+                409,
+                "RoleNotAssumableException",
+                r#"{"message":"Cannot assume role"}"#,
+                None,
+            ),
         ],
     );
     let root = env!("CARGO_MANIFEST_DIR");
@@ -784,4 +796,71 @@ fn gen3_botocore_checks(tls: Option<&std::path::Path>) {
             .all(|r| r.op != Some(Op::Gen3GetApp) || r.signature.is_ok() || r.status == Some(403)),
         "the SDK's requests verify as AWS's"
     );
+}
+
+#[test]
+fn lost_answers_of_the_upload_are_simply_repeated() {
+    let server = serving(Config::default());
+    server.push_faults(Op::Gen3CreateSourceUpload, [Fault::ApplyThenReset]);
+    server.push_faults(Op::Gen3Upload, [Fault::Reset]);
+    let run = deploying(&server).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Two source uploads were made (the first answer was lost): one is used, the other expires.
+    assert_eq!(server.gen3_uploads().len(), 2);
+    assert_eq!(calls(&server, Op::Gen3Upload), 2);
+    assert_eq!(server.gen3_deployments().len(), 1);
+}
+
+#[test]
+fn a_cancel_during_the_wait_exits_143_saying_the_deployment_goes_on() {
+    let server = serving(Config {
+        step_secs: 3600.0,
+        ..Config::default()
+    });
+    let mut gh = deploying(&server);
+    gh.set("AMPLIFY_WAIT", "true")
+        .set("AMPLIFY_POLL_INTERVAL", "50ms");
+    let child = gh.spawn();
+    wait_for(
+        || (calls(&server, Op::Gen3GetDeployment) >= 2).then_some(()),
+        "the wait's polls",
+    );
+    send_signal(child.id(), "TERM");
+    let out = wait_child(child);
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    let id = &server.gen3_deployments()[0].id;
+    assert!(
+        out.stderr
+            .contains("the deployment goes on (no API stops one)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("--deployment-id {id} --watch")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_cancel_while_create_deployment_is_in_flight_names_the_deployment_it_made() {
+    let server = serving(Config::default());
+    server.push_faults(Op::Gen3CreateDeployment, [Fault::ApplyThenHang]);
+    let gh = deploying(&server);
+    let child = gh.spawn();
+    let id = wait_for(
+        || server.gen3_deployments().first().map(|d| d.id.clone()),
+        "the deployment the hung request made",
+    );
+    send_signal(child.id(), "TERM");
+    let out = wait_child(child);
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("deployment {id} had been made and goes on")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.gen3_deployments().len(), 1);
 }

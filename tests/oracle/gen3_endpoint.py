@@ -2,7 +2,8 @@
 operation it serves, the paginators, the modelled errors (with their members: quotaCode,
 retryAfterSeconds), request ids, and a refused signature. Usage: gen3_endpoint.py ENDPOINT_URL
 [CA_BUNDLE]. The endpoint declares apps shop (with staging:manual) and blog (no-repo), and
-answers ListDeploymentsForApp of blog first with a 402 and a 429 (Retry-After: 1). Prints 'N
+answers ListDeploymentsForApp first with a 402, a 429 (Retry-After: 1), a 500 (Retry-After:
+2) and a 409 role refusal. Prints 'N
 passed, M failed'; exits 1 on a failure.
 """
 
@@ -11,6 +12,7 @@ import hashlib
 import io
 import ssl
 import sys
+import urllib.error
 import urllib.request
 import zipfile
 
@@ -72,6 +74,17 @@ def main():
     check("ServiceQuotaExceededException: its quotaCode", quota.get("quotaCode") == "L-GEN3DEP" and quota["ResponseMetadata"]["HTTPStatusCode"] == 402, quota)
     throttled = expect_error("the throttle answer", "ThrottlingException", lambda c: c.list_deployments_for_app(AppName="blog"))
     check("ThrottlingException: retryAfterSeconds from Retry-After", throttled.get("retryAfterSeconds") == 1, throttled)
+    internal = expect_error("the server's fault", "InternalServerException", lambda c: c.list_deployments_for_app(AppName="blog"))
+    check("InternalServerException: 500 with retryAfterSeconds", internal.get("retryAfterSeconds") == 2 and internal["ResponseMetadata"]["HTTPStatusCode"] == 500, internal)
+    role = expect_error("the role answer", "RoleNotAssumableException", lambda c: c.list_deployments_for_app(AppName="blog"))
+    check("RoleNotAssumableException: 409", role.get("ResponseMetadata", {}).get("HTTPStatusCode") == 409, role)
+    unsigned = urllib.request.Request(ENDPOINT + "/apps")
+    try:
+        ctx = ssl.create_default_context(cafile=CA) if ENDPOINT.startswith("https") else None
+        urllib.request.urlopen(unsigned, context=ctx)
+        check("an unsigned request: 403", False, "answered")
+    except urllib.error.HTTPError as e:
+        check("an unsigned request: 403", e.code == 403, e.code)
     apps = [a["AppName"] for p in c.get_paginator("list_apps").paginate(PaginationConfig={"PageSize": 1}) for a in p["Apps"]]
     check("ListApps pages one app at a time", apps == ["shop", "blog"], apps)
     app = c.get_app(AppName="shop")
