@@ -730,42 +730,11 @@ fn gen3_botocore_checks(tls: Option<&std::path::Path>) {
         Some(dir) => tls_server(config, dir),
         None => Server::start(config),
     };
-    let answer = |status: u16, code: &str, body: &str, retry_after: Option<&str>| Fault::Answer {
-        status,
-        error_type: Some(code.into()),
-        content_type: "application/json".into(),
-        body: body.into(),
-        retry_after: retry_after.map(str::to_string),
-    };
-    server.push_faults(
-        Op::Gen3ListDeploymentsForApp,
-        [
-            answer(
-                402,
-                "ServiceQuotaExceededException",
-                r#"{"message":"Too many","quotaCode":"L-GEN3DEP","serviceCode":"amplifygen3"}"#,
-                None,
-            ),
-            answer(
-                429,
-                "ThrottlingException",
-                r#"{"message":"Rate exceeded"}"#,
-                Some("1"),
-            ),
-            answer(
-                500,
-                "InternalServerException",
-                r#"{"message":"Internal error"}"#,
-                Some("2"),
-            ),
-            answer(
-                409,
-                "RoleNotAssumableException",
-                r#"{"message":"Cannot assume role"}"#,
-                None,
-            ),
-        ],
-    );
+    // The faults `amplify-local --gen3-fault` scripts, as AWS's model shapes them.
+    for spec in ["402", "429:1", "500:2", "409"] {
+        let (op, fault) = Fault::gen3_flag(&format!("ListDeploymentsForApp={spec}")).unwrap();
+        server.push_faults(op, [fault]);
+    }
     let root = env!("CARGO_MANIFEST_DIR");
     let botocore = std::path::Path::new(root).join("target/py-gen3");
     assert!(

@@ -15,7 +15,8 @@ const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SU
                     [--latency-ms N] [--idle-timeout SECONDS] [--concurrent-jobs]
                     [--gen3-app NAME[,ENV[:manual][:PRESET]]...[,no-repo]]...
                     [--fail-reason CODE] [--gen3-commit SHA] [--rollout-stage-seconds N]
-                    [--digest-form base64|hex|sha256|none] [--help]
+                    [--digest-form base64|hex|sha256|none]
+                    [--gen3-fault OPERATION=402|409|429[:S]|500[:S]]... [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
@@ -40,6 +41,10 @@ applies to deployments too (FAILED with --fail-reason, default BUILD_FAILED); --
 the CommitId a Git deployment reports; --rollout-stage-seconds is each rollout stage's length
 (default 0: one stage per read of the alias); --digest-form is the one form of
 CreateSourceUpload's digest it takes (default base64, S3's checksum form; AWS's is not known).
+--gen3-fault makes the next call of a new-service operation (by API name, e.g.
+CreateDeployment) fail as AWS's model says it can, once per flag, in order: 402
+ServiceQuotaExceededException with quotaCode L-GEN3DEP, 429 ThrottlingException and 500
+InternalServerException with Retry-After S seconds (default 1), 409 RoleNotAssumableException.
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
     let mut port = 0u16;
     let mut bind = std::net::IpAddr::from([127, 0, 0, 1]);
     let mut config = Config::default();
+    let mut faults = Vec::new();
     let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -129,6 +135,9 @@ fn main() -> ExitCode {
             ("--rollout-stage-seconds", Some(n)) if n.parse::<f64>().is_ok_and(|n| n >= 0.0) => {
                 config.rollout_stage_secs = n.parse().unwrap()
             }
+            ("--gen3-fault", Some(spec)) if amplify_local::Fault::gen3_flag(&spec).is_some() => {
+                faults.push(amplify_local::Fault::gen3_flag(&spec).unwrap())
+            }
             ("--latency-ms", Some(n)) if n.parse::<u64>().is_ok() => {
                 config.latency = std::time::Duration::from_millis(n.parse().unwrap())
             }
@@ -164,6 +173,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    for (op, fault) in faults {
+        server.push_faults(op, [fault]);
+    }
     // As PID 1 of a container, a signal without a handler is ignored: `docker stop` and
     // `podman stop` send SIGTERM, Ctrl-C sends SIGINT; either ends the server at once. The
     // handlers are in place before the endpoint is announced.

@@ -76,6 +76,51 @@ impl Fault {
         }
     }
 
+    /// `--gen3-fault OPERATION=STATUS[:SECONDS]`: the new service's operation (by its API
+    /// name) and the error it answers next, as its model shapes it: 402
+    /// `ServiceQuotaExceededException` with a quota code, 429 `ThrottlingException` and 500
+    /// `InternalServerException` with `Retry-After` (SECONDS, default 1), 409
+    /// `RoleNotAssumableException`.
+    pub fn gen3_flag(spec: &str) -> Option<(Op, Fault)> {
+        let (name, answer) = spec.split_once('=')?;
+        let op = Op::ALL
+            .into_iter()
+            .find(|op| op.service() == crate::GEN3 && op.api_name() == Some(name))?;
+        let (status, seconds) = match answer.split_once(':') {
+            Some((status, seconds)) => (status, Some(seconds.parse::<u32>().ok()?)),
+            None => (answer, None),
+        };
+        let fault = match status {
+            "402" if seconds.is_none() => Fault::Answer {
+                status: 402,
+                error_type: Some("ServiceQuotaExceededException".into()),
+                content_type: "application/json".into(),
+                body: json!({
+                    "message": "The request would exceed a service quota for your account.",
+                    "quotaCode": "L-GEN3DEP",
+                    "serviceCode": "amplifygen3",
+                })
+                .to_string(),
+                retry_after: None,
+            },
+            "409" if seconds.is_none() => Fault::error(
+                409,
+                "RoleNotAssumableException",
+                "The specified IAM role cannot be assumed.",
+            ),
+            "429" => Fault::error(429, "ThrottlingException", "Rate exceeded")
+                .with_retry_after(&seconds.unwrap_or(1).to_string()),
+            "500" => Fault::error(
+                500,
+                "InternalServerException",
+                "An internal error occurred.",
+            )
+            .with_retry_after(&seconds.unwrap_or(1).to_string()),
+            _ => return None,
+        };
+        Some((op, fault))
+    }
+
     pub fn with_retry_after(self, value: &str) -> Fault {
         match self {
             Fault::Answer {

@@ -5,7 +5,13 @@ use std::process::{Child, Command, Stdio};
 
 /// The binary started, and the endpoint it announced once listening.
 fn start(stderr: Stdio) -> (Child, String) {
+    start_with(&[], stderr)
+}
+
+/// The binary started with `args`, and the endpoint it announced.
+fn start_with(args: &[&str], stderr: Stdio) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -96,5 +102,62 @@ fn sigterm_and_sigint_stop_it_at_once_with_exit_0() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+#[test]
+fn gen3_faults_from_flags_reach_botocore_as_modelled_errors() {
+    // The botocore oracle the main crate runs in process, here against the binary, with the
+    // apps and the faults it expects given as flags.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let botocore = std::path::Path::new(root).join("target/py-gen3");
+    assert!(
+        botocore.join("botocore/data/amplifygen3").exists(),
+        "botocore 1.44.18 is missing from {}: run scripts/test, which installs it there",
+        botocore.display()
+    );
+    let faults: Vec<String> = ["402", "429:1", "500:2", "409"]
+        .iter()
+        .map(|spec| format!("ListDeploymentsForApp={spec}"))
+        .collect();
+    let mut args = vec![
+        "--gen3-app",
+        "shop,staging:manual",
+        "--gen3-app",
+        "blog,no-repo",
+    ];
+    args.extend(faults.iter().flat_map(|f| ["--gen3-fault", f.as_str()]));
+    let (mut child, url) = start_with(&args, Stdio::null());
+    let out = Command::new("python3")
+        .arg(format!("{root}/tests/oracle/gen3_endpoint.py"))
+        .arg(&url)
+        .env("PYTHONPATH", &botocore)
+        .output()
+        .expect("this test needs python3 (the Debian package python3)");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("passed, 0 failed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_gen3_fault_names_an_operation_of_the_new_service_and_a_modelled_status() {
+    for bad in [
+        "StartJob=429",
+        "GetApp",
+        "GetApp=404",
+        "GetApp=402:3",
+        "GetApp=429:x",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_amplify-local"))
+            .args(["--gen3-fault", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("usage: amplify-local"));
     }
 }
