@@ -192,6 +192,43 @@ pub enum RetryError<J> {
     },
 }
 
+/// After a signal, how long the one check for what an attempt in flight may have made may
+/// take: CI kills the container soon after (GitHub: 10 s after SIGINT).
+pub const INTERRUPTED_CHECK: Duration = Duration::from_secs(3);
+
+/// What a signal leaves: when an attempt may have made a `what` (a job, a deployment), one
+/// `check` (at most [`INTERRUPTED_CHECK`]) so the outputs can name it.
+pub async fn interrupted<J>(
+    code: u8,
+    maybe_started: bool,
+    what: &str,
+    check: impl Future<Output = Result<Option<J>, ApiError>>,
+) -> RetryError<J> {
+    let job = if maybe_started {
+        match tokio::time::timeout(INTERRUPTED_CHECK, check).await {
+            Ok(Ok(job)) => job,
+            Ok(Err(e)) => {
+                tracing::warn!(
+                    "could not check for a {what} after the signal: {}",
+                    untrusted(&short(&e))
+                );
+                None
+            }
+            Err(_) => {
+                tracing::warn!("could not check for a {what} after the signal in time");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    RetryError::Interrupted {
+        code,
+        maybe_started,
+        job,
+    }
+}
+
 // By hand, not thiserror: its derive bounds the recursive `Stuck` on itself.
 impl<J> std::fmt::Display for RetryError<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

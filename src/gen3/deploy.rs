@@ -5,10 +5,10 @@
 //! again only when it is certainly absent. A run never makes two deployments.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::aws::error::ApiError;
-use crate::aws::retry::{Backoff, Class, Policy, classify, last_error, repeatable, short};
+use crate::aws::retry::{self, Backoff, Class, Policy, classify, last_error, repeatable};
 use crate::cancel::Cancel;
 use crate::env::truncate_chars;
 use crate::gen3::api::client::Client;
@@ -16,17 +16,12 @@ use crate::gen3::api::deployments::{
     CreateDeploymentBody, Created, Deployment, SourceConfigRequest,
 };
 use crate::gen3::settings::Commit;
-use crate::runner::untrusted;
 
 /// The tag that carries the run's token.
 pub const RUN_TAG: &str = "amplify-start-job:run";
 
 /// The model's limit on `Description`.
 const DESCRIPTION_MAX: usize = 256;
-
-/// After a signal, how long the one look for a deployment an attempt in flight may have made
-/// may take: CI kills the container soon after.
-const INTERRUPTED_CHECK: Duration = Duration::from_secs(3);
 
 /// How many pages of the environment's deployments a look reads at most (50 each).
 const MAX_PAGES: usize = 40;
@@ -201,8 +196,8 @@ fn created(d: Deployment) -> Created {
     }
 }
 
-/// What a signal leaves: when a deployment may exist, one look (at most 3 s) for the run's
-/// token, so the run can name it.
+/// What a signal leaves: when a deployment may exist, one quick check (by the run's token) so
+/// the outputs can name it.
 async fn interrupted(
     client: &Client,
     token: &str,
@@ -210,29 +205,13 @@ async fn interrupted(
     code: u8,
     maybe_started: bool,
 ) -> RetryError {
-    let job = if maybe_started {
-        match tokio::time::timeout(INTERRUPTED_CHECK, find(client, token, policy)).await {
-            Ok(Ok(found)) => found,
-            Ok(Err(e)) => {
-                tracing::warn!(
-                    "could not look for the deployment after the signal: {}",
-                    untrusted(&short(&e))
-                );
-                None
-            }
-            Err(_) => {
-                tracing::warn!("could not look for the deployment after the signal in time");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    RetryError::Interrupted {
+    retry::interrupted(
         code,
         maybe_started,
-        job,
-    }
+        "deployment",
+        find(client, token, policy),
+    )
+    .await
 }
 
 /// Seconds since the epoch on this machine's clock.

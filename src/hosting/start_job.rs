@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::aws::error::ApiError;
-use crate::aws::retry::{Backoff, Class, Policy, classify, last_error, short};
+use crate::aws::retry::{self, Backoff, Class, Policy, classify, last_error};
 use crate::cancel::Cancel;
 use crate::hosting::api::client::Client;
 use crate::hosting::api::jobs::{JobSummary, StartJobBody, is_final};
@@ -30,9 +30,6 @@ pub async fn repeatable<T>(
 pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(60);
 /// How many of the branch's newest jobs are compared.
 const RECONCILE_WINDOW: u8 = 20;
-/// After a signal, how long the one check for a job an in-flight attempt may have started
-/// may take: CI kills the container soon after (GitHub: 10 s after SIGINT).
-pub const INTERRUPTED_CHECK: Duration = Duration::from_secs(3);
 
 /// What the run knew of the branch's jobs before its first attempt.
 #[derive(Debug, Clone, Default)]
@@ -98,32 +95,9 @@ pub async fn start_job(
     }
 }
 
-/// What a signal leaves: when a job may exist, one check (at most [`INTERRUPTED_CHECK`])
-/// so the outputs can name it.
+/// What a signal leaves: when a job may exist, one quick check so the outputs can name it.
 async fn interrupted(a: &Attempts<'_>, code: u8, maybe_started: bool) -> RetryError {
-    let job = if maybe_started {
-        match tokio::time::timeout(INTERRUPTED_CHECK, reconcile(a)).await {
-            Ok(Ok(job)) => job,
-            Ok(Err(e)) => {
-                tracing::warn!(
-                    "could not check for a job after the signal: {}",
-                    untrusted(&short(&e))
-                );
-                None
-            }
-            Err(_) => {
-                tracing::warn!("could not check for a job after the signal in time");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    RetryError::Interrupted {
-        code,
-        maybe_started,
-        job,
-    }
+    retry::interrupted(code, maybe_started, "job", reconcile(a)).await
 }
 
 struct Attempts<'a> {
