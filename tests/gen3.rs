@@ -833,3 +833,108 @@ fn a_cancel_while_create_deployment_is_in_flight_names_the_deployment_it_made() 
     );
     assert_eq!(server.gen3_deployments().len(), 1);
 }
+
+#[test]
+fn a_cancelled_rollout_exits_5_saying_traffic_went_back() {
+    let server = serving(Config {
+        gen3_apps: vec![Gen3App::parse("shop,production:CANARY_10_PERCENT_5_MINUTES").unwrap()],
+        rollout_stage_secs: 3600.0,
+        ..Config::default()
+    });
+    server.gen3_seed_deployment(APP, "production", "SUCCEEDED");
+    let mut gh = deploying(&server);
+    gh.set("AMPLIFY_ENVIRONMENT", "production")
+        .set("AMPLIFY_WAIT_ROLLOUT", "true")
+        .set("AMPLIFY_POLL_INTERVAL", "50ms");
+    let child = gh.spawn();
+    wait_for(
+        || (calls(&server, Op::Gen3GetAlias) >= 2).then_some(()),
+        "the rollout's polls",
+    );
+    server.gen3_cancel_rollout(APP, "production");
+    let out = wait_child(child);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    let ours = &server.gen3_deployments()[1].id;
+    assert!(
+        out.stderr.contains(&format!(
+            "deployment {ours} succeeded, but its gradual rollout to production was cancelled"
+        )),
+        "{}",
+        out.stderr
+    );
+    // The deployment itself succeeded: its outputs say so.
+    assert_eq!(parse_outputs(&gh.output())["job-status"], "SUCCEEDED");
+}
+
+#[test]
+fn an_expired_or_cancelled_deployment_exits_5_with_one_annotation() {
+    for (status, reason) in [("EXPIRED", None), ("CANCELLED", Some("INTERNAL_ERROR"))] {
+        let server = serving(Config {
+            step_secs: 3600.0,
+            ..Config::default()
+        });
+        let mut gh = deploying(&server);
+        gh.set("AMPLIFY_WAIT", "true")
+            .set("AMPLIFY_POLL_INTERVAL", "50ms");
+        let child = gh.spawn();
+        let id = wait_for(
+            || {
+                let ds = server.gen3_deployments();
+                (ds.len() == 1 && calls(&server, Op::Gen3GetDeployment) >= 2)
+                    .then(|| ds[0].id.clone())
+            },
+            "our deployment, polled",
+        );
+        server.gen3_update_deployment(&id, |d| {
+            d.status = status.into();
+            d.reason_code = reason.map(str::to_string);
+            d.ended = d.created.into();
+        });
+        let out = wait_child(child);
+        assert_eq!(out.code, 5, "{status}: {}", out.stderr);
+        let errors = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("::error"))
+            .count();
+        assert_eq!(errors, 1, "{status}: {}", out.stderr);
+        let outputs = parse_outputs(&gh.output());
+        assert_eq!(
+            (
+                outputs["job-status"].as_str(),
+                outputs["job-skipped"].as_str()
+            ),
+            (status, "false")
+        );
+    }
+}
+
+#[test]
+fn each_status_and_step_change_is_logged_once_not_once_a_poll() {
+    let server = serving(Config {
+        step_secs: 0.3,
+        ..Config::default()
+    });
+    let mut gh = deploying(&server);
+    gh.set("AMPLIFY_WAIT", "true")
+        .set("AMPLIFY_POLL_INTERVAL", "50ms")
+        .set("AMPLIFY_SOURCE_TYPE", "source");
+    let run = gh.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        calls(&server, Op::Gen3GetDeployment) >= 6,
+        "several polls per status"
+    );
+    let id = &server.gen3_deployments()[0].id;
+    for change in [
+        "IN_PROGRESS",
+        "SUCCEEDED",
+        "Build IN_PROGRESS",
+        "Build SUCCEEDED",
+        "Deploy SUCCEEDED",
+    ] {
+        let line = format!("deployment {id}: {change}");
+        let said = run.stderr.lines().filter(|l| l.ends_with(&line)).count();
+        assert_eq!(said, 1, "{line}: {}", run.stderr);
+    }
+}

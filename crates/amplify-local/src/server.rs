@@ -162,6 +162,25 @@ impl Server {
         crate::gen3::deployments::seed(app, env, status, &mut s)
     }
 
+    /// Changes a new-service deployment as AWS might on its own (a test's hand on its status).
+    pub fn gen3_update_deployment(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut crate::Gen3Deployment),
+    ) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(d) = s.gen3.deployments.iter_mut().find(|d| d.id == id) {
+            change(d);
+        }
+    }
+
+    /// Cancels the environment's rollout in progress, as a rollback in the console does: the
+    /// environment keeps serving the deployment it served before.
+    pub fn gen3_cancel_rollout(&self, app: &str, env: &str) {
+        let mut s = self.state.lock().unwrap();
+        crate::gen3::aliases::cancel_rollout(app, env, &mut s);
+    }
+
     /// The new AWS Amplify's deployments, oldest first.
     pub fn gen3_deployments(&self) -> Vec<crate::Gen3Deployment> {
         self.state.lock().unwrap().gen3.deployments.clone()

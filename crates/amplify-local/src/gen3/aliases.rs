@@ -106,6 +106,17 @@ fn advance(app: &str, env: &str, config: &Config, s: &mut State) {
     }
 }
 
+/// Ends the environment's rollout in progress `CANCELLED`: what served goes on serving.
+pub fn cancel_rollout(app: &str, env: &str, s: &mut State) {
+    let t = now();
+    for r in s.gen3.rollouts.iter_mut() {
+        if r.app == app && r.environment == env && r.status == "IN_PROGRESS" {
+            r.status = "CANCELLED".into();
+            r.ended = Some(t);
+        }
+    }
+}
+
 /// The alias's name: the environment's, lower-cased, `[a-z0-9-]` (a guess).
 fn alias_name(env: &str) -> String {
     let n: String = env
