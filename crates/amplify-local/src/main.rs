@@ -13,6 +13,7 @@ const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SU
                     [--tls-cert PEM --tls-key PEM] [--log-lines N] [--failing-log FILE]
                     [--artifact NAME=FILE]... [--app APP=BRANCH,...]... [--step-seconds N]
                     [--latency-ms N] [--idle-timeout SECONDS] [--concurrent-jobs]
+                    [--moved-tip SHA] [--log-without-commit]
                     [--gen3-app NAME[,ENV[:manual][:PRESET]]...[,no-repo]]...
                     [--fail-reason CODE] [--gen3-commit SHA] [--rollout-stage-seconds N]
                     [--digest-form base64|hex|sha256|none]
@@ -26,6 +27,10 @@ clients the CA that signed it (AWS_CA_BUNDLE).
 Each step's logUrl is a URL it serves (presigned, 3 hours), with a plausible build log of
 --log-lines lines (default 40); a failed job's first step ends with a build error, or is the
 text of --failing-log. --artifact gives every job an artifact (ListArtifacts, GetArtifactUrl).
+A BUILD step's log names the commit it checks out (`# Switching to commit: SHA`, then git's
+`HEAD is now at`): for a RELEASE job the commit sent, or --moved-tip (the branch moved on
+between the trigger and the clone); --log-without-commit leaves both lines out. Log URLs
+answer a Range with 206, as S3 does.
 --app restricts the endpoint to the apps named, each with its branches (others answer
 NotFoundException); without it every well-formed app and branch exists. --step-seconds makes
 each status of a job last at least N seconds (default 0: one status per GetJob).
@@ -70,6 +75,10 @@ fn main() -> ExitCode {
         }
         if arg == "--concurrent-jobs" {
             config.concurrent_jobs = true;
+            continue;
+        }
+        if arg == "--log-without-commit" {
+            config.log_names_commit = false;
             continue;
         }
         match (arg.as_str(), args.next()) {
@@ -127,6 +136,11 @@ fn main() -> ExitCode {
                 config.gen3_fail_reason = Some(code)
             }
             ("--gen3-commit", Some(sha)) if sha.len() == 40 => config.gen3_commit = Some(sha),
+            ("--moved-tip", Some(sha))
+                if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                config.moved_tip = Some(sha.to_ascii_lowercase())
+            }
             ("--digest-form", Some(f))
                 if ["base64", "hex", "sha256", "none"].contains(&f.as_str()) =>
             {

@@ -201,6 +201,12 @@ pub struct Config {
     /// The one form of `CreateSourceUpload`'s digest taken: `base64` (S3's checksum form, the
     /// default), `hex`, `sha256` (`sha256:<hex>`), or `none` to refuse them all.
     pub gen3_digest_form: String,
+    /// A RELEASE build checks out this commit, not the one sent: the branch moved on between
+    /// the trigger and the clone.
+    pub moved_tip: Option<String>,
+    /// Build logs name the commit they check out (`# Switching to commit:`); off, they name
+    /// none, as a log this tool cannot read a commit from.
+    pub log_names_commit: bool,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -238,6 +244,8 @@ impl Default for Config {
             gen3_commit: None,
             rollout_stage_secs: 0.0,
             gen3_digest_form: "base64".into(),
+            moved_tip: None,
+            log_names_commit: true,
         }
     }
 }
@@ -263,6 +271,10 @@ pub struct Job {
     pub job_type: String,
     pub job_reason: Option<String>,
     pub commit_id: String,
+    /// The commit its build checks out, which its BUILD log names: the branch's tip when the
+    /// build starts (for a RELEASE job, not the commit sent), or the commit a retry or a
+    /// webhook records.
+    pub built_commit: String,
     pub commit_message: String,
     pub commit_time: f64,
     pub start_time: f64,

@@ -147,6 +147,9 @@ pub(crate) fn start_job(
         ("RETRY", Some(commit)) => commit,
         _ => "HEAD".into(),
     };
+    if job.job_type == "RETRY" {
+        job.built_commit = built_commit(&job, config);
+    }
     replace(s, &job);
     let mut v = started_summary(&job, &config.region);
     v["commitId"] = json!(job.commit_id);
@@ -182,13 +185,14 @@ pub(crate) fn new_job(
     *next += 1;
     let start = now();
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-    let job = Job {
+    let mut job = Job {
         app_id: app.into(),
         branch: branch.into(),
         id: *next,
         job_type: text("jobType").unwrap_or_default(),
         job_reason: text("jobReason"),
         commit_id: text("commitId").unwrap_or_else(|| "HEAD".into()),
+        built_commit: String::new(),
         commit_message: text("commitMessage").unwrap_or_default(),
         commit_time: body
             .get("commitTime")
@@ -202,8 +206,30 @@ pub(crate) fn new_job(
         changed_at: start,
         pending: ahead_of("PENDING", config),
     };
+    job.built_commit = built_commit(&job, config);
     s.jobs.push(job.clone());
     job
+}
+
+/// What a build checks out: for a RELEASE job the branch's tip when it starts, which is
+/// `--moved-tip` when a test moved it on after the trigger, else the commit sent (the push that
+/// triggered the run is the tip); the recorded commit otherwise. A job sent no commit checks
+/// out a tip made up from its app and branch.
+fn built_commit(job: &Job, config: &Config) -> String {
+    let is_sha = |c: &str| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit());
+    if job.job_type == "RELEASE" {
+        if let Some(tip) = &config.moved_tip {
+            return tip.clone();
+        }
+    }
+    if is_sha(&job.commit_id) {
+        return job.commit_id.to_ascii_lowercase();
+    }
+    let seed = format!("{}/{}", job.app_id, job.branch);
+    let h = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{h:016x}{h:016x}{:08x}", h as u32)
 }
 
 /// Writes `job` back over the stored job of the same id.

@@ -3,7 +3,7 @@
 //! build tool prints, then Amplify's own lines. Tests script the log: its length
 //! (`Config::log_lines`) or its whole text (`Config::log_content`).
 
-use crate::http::Response;
+use crate::http::{Request, Response};
 use crate::presign::{self, Grant, s3_error};
 use crate::state::{Config, Job, State};
 
@@ -23,8 +23,10 @@ pub(crate) fn url(s: &mut State, config: &Config, job: &Job, step: &str) -> Stri
     presign::issue(s, "_logs", grant, config.log_ttl_secs)
 }
 
-/// `GET /_logs/<token>`: the step's log as S3 serves an object, or S3's refusal.
-pub(crate) fn serve(token: &str, method: &str, config: &Config, s: &State) -> Response {
+/// `GET /_logs/<token>`: the step's log as S3 serves an object (a `Range` of it with 206), or
+/// S3's refusal.
+pub(crate) fn serve(token: &str, req: &Request, config: &Config, s: &State) -> Response {
+    let method = req.method.as_str();
     let g = match presign::redeem(s, token, method, "GET") {
         Ok(g) => g,
         Err(r) => return r,
@@ -36,7 +38,46 @@ pub(crate) fn serve(token: &str, method: &str, config: &Config, s: &State) -> Re
     else {
         return s3_error(404, "NoSuchKey", "The specified key does not exist.");
     };
-    Response::new(200, "text/plain", content(job, &g.item, config))
+    ranged(req.header("range"), content(job, &g.item, config))
+}
+
+/// The object, or the part a `Range: bytes=A-B` (or `A-`, or `-N`) asks for, as S3 answers
+/// it: 206 with `Content-Range`, 416 `InvalidRange` past the end; a range it cannot read is
+/// ignored (the whole object, 200), as HTTP says.
+pub(crate) fn ranged(range: Option<&str>, body: Vec<u8>) -> Response {
+    let len = body.len() as u64;
+    let Some((first, last)) = range.and_then(|r| parse_range(r, len)) else {
+        return Response::new(200, "text/plain", body).header("Accept-Ranges", "bytes");
+    };
+    if first >= len {
+        return s3_error(
+            416,
+            "InvalidRange",
+            "The requested range is not satisfiable",
+        )
+        .header("Content-Range", format!("bytes */{len}"));
+    }
+    let last = last.min(len - 1);
+    let part = body[first as usize..=last as usize].to_vec();
+    Response::new(206, "text/plain", part)
+        .header("Accept-Ranges", "bytes")
+        .header("Content-Range", format!("bytes {first}-{last}/{len}"))
+}
+
+/// `bytes=A-B`, `bytes=A-` or `bytes=-N` (the last N bytes): the first and last byte asked for.
+fn parse_range(range: &str, len: u64) -> Option<(u64, u64)> {
+    let (a, b) = range.trim().strip_prefix("bytes=")?.split_once('-')?;
+    match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (n > 0).then(|| (len.saturating_sub(n), len.saturating_sub(1)))
+        }
+        (a, "") => Some((a.parse().ok()?, u64::MAX)),
+        (a, b) => {
+            let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+            (a <= b).then_some((a, b))
+        }
+    }
 }
 
 /// A build log as Amplify writes one: timestamped `[INFO]` lines, `Config::log_lines` of build
@@ -51,8 +92,10 @@ pub(crate) fn content(job: &Job, step: &str, config: &Config) -> Vec<u8> {
     let ts = "2026-12-03T10:00:00.000Z";
     let mut out = String::with_capacity(64 * (config.log_lines + 16));
     let mut line = |text: &str| {
-        out.push_str(ts);
-        out.push(' ');
+        if !text.starts_with(' ') {
+            out.push_str(ts);
+            out.push(' ');
+        }
         out.push_str(text);
         out.push('\n');
     };
@@ -63,7 +106,21 @@ pub(crate) fn content(job: &Job, step: &str, config: &Config) -> Vec<u8> {
         "[INFO]: # Starting phase: {}",
         step.to_ascii_lowercase()
     ));
-    line(&format!("[INFO]: # Checking out commit {}", job.commit_id));
+    if step == "BUILD" {
+        line("[INFO]: # Cloning repository: git@github.com:owner/site.git");
+        line("[INFO]: Cloning into 'site'...");
+        if config.log_names_commit {
+            let sha = &job.built_commit;
+            line(&format!("[INFO]: # Switching to commit: {sha}"));
+            line(&format!("[INFO]: Note: switching to '{sha}'."));
+            let subject = job.commit_message.lines().next().unwrap_or_default();
+            // git's own output continues Amplify's line: indented, without a timestamp.
+            line(&format!(
+                "                                 HEAD is now at {} {subject}",
+                &sha[..7]
+            ));
+        }
+    }
     line("[INFO]: # Executing command: npm ci");
     for k in 1..=config.log_lines {
         line(&format!(
@@ -93,5 +150,37 @@ fn first_step(job: &Job) -> &'static str {
         "DEPLOY"
     } else {
         "BUILD"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+        r.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn a_range_is_answered_as_s3_answers_it() {
+        let body = b"0123456789".to_vec();
+        let r = ranged(Some("bytes=2-4"), body.clone());
+        assert_eq!((r.status, &r.body[..]), (206, &b"234"[..]));
+        assert_eq!(header(&r, "content-range"), Some("bytes 2-4/10"));
+        let r = ranged(Some("bytes=0-1048575"), body.clone());
+        assert_eq!((r.status, r.body.len()), (206, 10));
+        assert_eq!(header(&r, "content-range"), Some("bytes 0-9/10"));
+        assert_eq!(ranged(Some("bytes=-3"), body.clone()).body, b"789");
+        assert_eq!(ranged(Some("bytes=7-"), body.clone()).body, b"789");
+        let r = ranged(Some("bytes=10-20"), body.clone());
+        assert_eq!(r.status, 416);
+        assert_eq!(header(&r, "content-range"), Some("bytes */10"));
+        for unread in [None, Some("lines=1-2"), Some("bytes=5-2"), Some("bytes=x-")] {
+            let r = ranged(unread, body.clone());
+            assert_eq!((r.status, r.body.len()), (200, 10), "{unread:?}");
+        }
     }
 }

@@ -60,7 +60,7 @@ pub(crate) fn apply(
 ) -> Response {
     match op {
         Op::Upload => return deployments::upload(&params[0], req, s),
-        Op::Log => return logs::serve(&params[0], &req.method, config, s),
+        Op::Log => return logs::serve(&params[0], req, config, s),
         Op::Artifact => return artifacts::serve(&params[0], &req.method, config, s),
         Op::GetArtifactUrl => return artifacts::get_url(&params[0], config, s),
         _ => {}
