@@ -510,6 +510,32 @@ fn from_table(ci: &Ci, env: &Env) -> Context {
     }
 }
 
+impl Context {
+    /// Where `git` may find the checkout.
+    pub fn workdir(&self) -> Option<&std::path::Path> {
+        self.workdir.as_deref()
+    }
+}
+
+/// The commits after `from` up to `to` (`git log from..to`), newest first, as `<short> <subject>`
+/// lines, at most `max`; `None` when git cannot tell (no checkout, a shallow clone without
+/// them, no git).
+pub fn commits_between(
+    dir: &std::path::Path,
+    from: &str,
+    to: &str,
+    max: usize,
+) -> Option<Vec<String>> {
+    let hex = |c: &str| !c.is_empty() && c.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex(from) || !hex(to) {
+        return None;
+    }
+    let range = format!("{from}..{to}");
+    let count = format!("--max-count={max}");
+    let out = git_output(dir, &["log", "--format=%h %s", &count, &range, "--"])?;
+    Some(out.lines().map(str::to_string).collect())
+}
+
 /// The stdout of `git` in `dir` when it succeeds; `None` when there is no git, no checkout,
 /// or it fails.
 fn git_output(dir: &std::path::Path, args: &[&str]) -> Option<String> {

@@ -205,6 +205,12 @@ pub const SETTINGS: &[Setting] = &[
         )
     },
     s(
+        "on-commit-mismatch",
+        "AMPLIFY_ON_COMMIT_MISMATCH",
+        "warn",
+        "fail",
+    ),
+    s(
         "preview-basic-auth",
         "AMPLIFY_PREVIEW_BASIC_AUTH",
         "none",

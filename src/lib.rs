@@ -17,7 +17,7 @@
 //! - layer 4: aws::upload, hosting::api::client, gen3::api::client
 //! - layer 5: hosting::api::jobs, hosting::api::branches, hosting::api::apps, hosting::api::artifacts, gen3::api::apps, gen3::api::environments, gen3::api::uploads, gen3::api::deployments, gen3::api::aliases
 //! - layer 6: hosting::api::deployments, hosting::start_job, github, gen3::upload, gen3::deploy, gen3::wait, gen3::live
-//! - layer 7: hosting::wait, hosting::branch, hosting::supersede, hosting::logs, hosting::artifacts
+//! - layer 7: hosting::wait, hosting::branch, hosting::supersede, hosting::logs, hosting::artifacts, hosting::live
 //! - layer 8: hosting::deploy, hosting::follow, hosting::apps, report::outcome
 //! - layer 9: hosting::busy, report::summary, report::deployment
 //! - layer 10: report::outputs

@@ -1,6 +1,7 @@
 //! What a wait is, for every service: whether the run follows its deployment to the end
 //! (`wait`), for how long (`wait-timeout`), how often it looks (`poll-interval`), and whether
-//! it stops what it started when the wait runs out or CI cancels it.
+//! it stops what it started when the wait runs out or CI cancels it, and what a build of another
+//! commit than the one asked for means (`on-commit-mismatch`).
 
 use std::time::Duration;
 
@@ -12,6 +13,37 @@ pub struct WaitSettings {
     pub poll_interval: Duration,
     pub cancel_on_timeout: bool,
     pub cancel_on_abort: bool,
+    /// What a job (or deployment) that built another commit than the run's ends as.
+    pub on_commit_mismatch: OnCommitMismatch,
+}
+
+/// `on-commit-mismatch`: a build of another commit than the run's is a warning, or a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnCommitMismatch {
+    #[default]
+    Warn,
+    Fail,
+}
+
+pub const ON_COMMIT_MISMATCH: Name = Name {
+    var: "AMPLIFY_ON_COMMIT_MISMATCH",
+    input: "on-commit-mismatch",
+};
+
+impl OnCommitMismatch {
+    fn from_env(env: &Env) -> Result<OnCommitMismatch, SettingsError> {
+        let v = env.get(ON_COMMIT_MISMATCH.var);
+        match v.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("warn") => Ok(OnCommitMismatch::Warn),
+            Some("fail") => Ok(OnCommitMismatch::Fail),
+            Some(_) => Err(SettingsError::of(
+                ON_COMMIT_MISMATCH,
+                v,
+                "neither warn nor fail",
+                "use warn (the default: a warning) or fail (exit 5)",
+            )),
+        }
+    }
 }
 
 pub const WAIT: Name = Name {
@@ -44,6 +76,15 @@ impl WaitSettings {
         if !boolean(env.get(WAIT.var), WAIT)? && !always {
             cancel_on_timeout()?;
             cancel_on_abort()?;
+            if let Some(v) = env.get(ON_COMMIT_MISMATCH.var) {
+                OnCommitMismatch::from_env(env)?;
+                return Err(SettingsError::of(
+                    ON_COMMIT_MISMATCH,
+                    Some(v),
+                    "the commit a build checked out is known only once it has ended, and this run does not wait",
+                    "set wait: true, or leave on-commit-mismatch empty",
+                ));
+            }
             return Ok(None);
         }
         let poll_value = env.get(POLL_INTERVAL.var);
@@ -65,6 +106,7 @@ impl WaitSettings {
             poll_interval,
             cancel_on_timeout: cancel_on_timeout()?,
             cancel_on_abort: cancel_on_abort()?,
+            on_commit_mismatch: OnCommitMismatch::from_env(env)?,
         }))
     }
 }

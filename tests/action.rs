@@ -144,6 +144,7 @@ const GOOD: &[(&str, &str)] = &[
     ("poll-interval", "10ms"),
     ("cancel-on-timeout", "false"),
     ("cancel-on-abort", "false"),
+    ("on-commit-mismatch", "warn"),
     ("preview-basic-auth", "reviewer:input-secret"),
     ("inherit-env-from", "main"),
     ("environment-variables", "API_URL=https://api.example.com"),
@@ -258,6 +259,7 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("poll-interval", "0"),
         ("cancel-on-timeout", "1"),
         ("cancel-on-abort", "1"),
+        ("on-commit-mismatch", "maybe"),
         ("preview-basic-auth", "no-colon"),
         ("inherit-env-from", "two\nlines"),
         ("environment-variables", "1BAD=x"),
@@ -353,6 +355,7 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         "job-id",
         "job-skipped",
         "job-status",
+        "live-job-id",
     ];
     assert_eq!(written, expected, "the new AWS Amplify's outputs");
     assert!(

@@ -25,8 +25,9 @@ fn a_webhook_job_that_appears_later_is_found_and_followed_to_its_end() {
     let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(calls(&server, Op::StartJob), 0, "follow starts nothing");
-    // Two lookups, and beside the first the wait's one read of the branch's history.
-    assert_eq!(calls(&server, Op::ListJobs), 3);
+    // Two lookups, beside the first the wait's one read of the branch's history, and after
+    // the success one look for a newer job that replaced it.
+    assert_eq!(calls(&server, Op::ListJobs), 4);
     assert!(
         run.stderr.contains("no job for commit 0123456789abcdef0123456789abcdef01234567 yet: looking again every 5s or more"),
         "lookups are never tighter than 5 s: {}",
@@ -119,9 +120,12 @@ fn the_commit_is_looked_for_two_pages_back_and_no_further() {
     let gh = following(&server);
     let run = gh.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    // Two pages, then the wait's one read of the history.
-    assert_eq!(calls(&server, Op::ListJobs), 3, "found on the second page");
-    assert_eq!(parse_outputs(&gh.output())["job-id"], "1");
+    // Two pages, then the wait's one read of the history, and the look for a newer job.
+    assert_eq!(calls(&server, Op::ListJobs), 4, "found on the second page");
+    let outputs = parse_outputs(&gh.output());
+    assert_eq!(outputs["job-id"], "1");
+    // The 60 newer builds succeeded after it: the newest serves the branch.
+    assert_eq!(outputs["live-job-id"], "61");
 
     for _ in 0..40 {
         server.seed_job_for(APP, "main", "WEB_HOOK", "SUCCEED", "newer");

@@ -108,6 +108,7 @@ fn a_folder_is_uploaded_deployed_once_and_followed_to_its_end() {
     );
     assert_eq!(outputs["job-skipped"], "false");
     assert!(outputs["job-duration"].parse::<u64>().is_ok());
+    assert_eq!(outputs["live-job-id"], d.id, "the environment serves it");
     assert!(!outputs.contains_key("job-url") && !outputs.contains_key("app-id"));
     let stdout: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(stdout["DeploymentId"], d.id.as_str());
@@ -249,6 +250,15 @@ fn a_git_ref_is_deployed_and_the_commit_it_built_is_reported() {
     assert_eq!(gh.run().code, 0);
     let last = server.gen3_deployments().last().unwrap().source.clone();
     assert!(matches!(last, Gen3Source::Git { git_ref, .. } if git_ref == "v1.2.0"));
+    // on-commit-mismatch: fail makes the moved branch a failure (exit 5) that says why.
+    gh.set("AMPLIFY_ON_COMMIT_MISMATCH", "fail");
+    let run = gh.run();
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("on-commit-mismatch is fail"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -671,9 +681,11 @@ fn a_successful_deployment_to_a_manual_environment_says_how_to_promote_it() {
         "{}",
         run.stderr
     );
+    let outputs = parse_outputs(&gh.output());
+    assert_eq!(outputs["environment-url"], "https://shop.amplify.app");
     assert_eq!(
-        parse_outputs(&gh.output())["environment-url"],
-        "https://shop.amplify.app"
+        outputs["live-job-id"], active,
+        "the promote has not happened"
     );
 }
 
@@ -702,6 +714,7 @@ fn wait_rollout_follows_a_gradual_rollout_to_its_end() {
     ] {
         assert!(run.stderr.contains(&line), "{line}: {}", run.stderr);
     }
+    assert_eq!(&parse_outputs(&gh.output())["live-job-id"], ours);
 }
 
 #[test]

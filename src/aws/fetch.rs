@@ -112,6 +112,50 @@ pub async fn get(
     Ok(read)
 }
 
+/// The first bytes of a presigned object, at most `limit`: asked for as a `Range` (S3 answers
+/// 206 with them), and cut at `limit` where the range is ignored (200 with the whole object).
+/// `sink` may end the read sooner (`ControlFlow::Break`); the rest is never downloaded.
+pub async fn head(
+    http: &Http,
+    url: &str,
+    operation: &'static str,
+    timeout: Duration,
+    limit: u64,
+    mut sink: impl FnMut(&[u8]) -> std::ops::ControlFlow<()>,
+) -> Result<u64, ApiError> {
+    let p = Presigned::open(http, url, operation, (operation, "the URL"))?;
+    let mut resp = p
+        .client
+        .get(p.url.clone())
+        .header(
+            reqwest::header::RANGE,
+            format!("bytes=0-{}", limit.max(1) - 1),
+        )
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| p.failed(&e))?;
+    // 416: the range starts past the end, which only an empty object does.
+    if resp.status() == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
+        return Ok(0);
+    }
+    if !resp.status().is_success() {
+        return Err(p.refusal(resp, None).await);
+    }
+    let mut read = 0u64;
+    while read < limit {
+        let Some(chunk) = resp.chunk().await.map_err(|e| p.failed(&e))? else {
+            break;
+        };
+        let take = chunk.len().min((limit - read) as usize);
+        read += take as u64;
+        if sink(&chunk[..take]).is_break() {
+            break;
+        }
+    }
+    Ok(read)
+}
+
 /// The code and message of an S3-style XML error (`<Error><Code>..</Code><Message>..`).
 pub fn s3_error(body: &str) -> Option<(String, String)> {
     let element = |name: &str| {

@@ -96,6 +96,8 @@ pub struct Job {
     pub source: Option<Source>,
     /// Problems that do not stop the run (a shortened commit message).
     pub warnings: Vec<String>,
+    /// The checkout, where git can tell which commits lie between two.
+    pub workdir: Option<std::path::PathBuf>,
 }
 
 impl Job {
@@ -133,6 +135,7 @@ impl Job {
             commit,
             source,
             warnings,
+            workdir: ci.workdir().map(std::path::Path::to_path_buf),
         })
     }
 }

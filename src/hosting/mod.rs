@@ -11,6 +11,7 @@ pub mod busy;
 pub mod deploy;
 pub mod follow;
 pub mod job;
+pub mod live;
 pub mod logs;
 pub mod preview;
 pub mod start_job;

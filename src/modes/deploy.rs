@@ -4,6 +4,7 @@
 //! go out beside them. With `wait`, the deployment is followed to its end, then what the
 //! environment serves is said; with `wait-rollout`, a gradual rollout is followed too.
 
+use crate::waiting::OnCommitMismatch;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -348,6 +349,8 @@ async fn finish(
         superseded_by: None,
         rollout: None,
         github_deployment_id: None,
+        mismatch_fails: false,
+        serving: None,
         format: s.outputs.format,
     };
     let production = d.environment == "production"
@@ -373,7 +376,8 @@ async fn finish(
         }
         after_wait(client, s, &mut o, github, cancel).await;
     }
-    commit_built(&mut o, d, github);
+    let on_mismatch = s.wait.map(|w| w.on_commit_mismatch).unwrap_or_default();
+    commit_built(&mut o, d, on_mismatch, github);
     if let Some(r) = reporter {
         r.ended(
             client.http(),
@@ -455,10 +459,25 @@ async fn after_wait(
         l = live::read(client, true) => l,
     };
     o.environment_url = live.url().or(o.environment_url.take());
+    o.serving = live.active().map(str::to_string);
     tracing::info!(
         "{}",
         live::say(&live, &d.deployment_id, &s.deploy.environment)
     );
+    follow_our_rollout(client, s, o, &d, &live, elapsed, cancel).await;
+}
+
+/// With `wait-rollout`, follows the rollout that brings our deployment to the environment, to
+/// its end within what is left of `wait-timeout`.
+async fn follow_our_rollout(
+    client: &Client,
+    s: &Gen3Settings,
+    o: &mut DeploymentOutcome,
+    d: &Deployment,
+    live: &live::Live,
+    elapsed: std::time::Duration,
+    cancel: &Cancel,
+) {
     let rolling = live.rollout().is_some_and(|r| {
         r.target_routing_config
             .first()
@@ -484,6 +503,9 @@ async fn after_wait(
                 d.deployment_id,
                 s.deploy.environment
             );
+            if matches!(&end, RolloutEnd::Ended(status) if status == "COMPLETED") {
+                o.serving = Some(d.deployment_id.clone());
+            }
             o.rollout = Some(end);
         }
         Err(e) => {
@@ -516,8 +538,14 @@ async fn newer(client: &Client, s: &Gen3Settings, ours: &Deployment) -> Option<S
 }
 
 /// A Git deployment reports the commit it built: `commit-id` is that one, and a commit other
-/// than the run's (the branch moved on) is one warning.
-fn commit_built(o: &mut DeploymentOutcome, d: &crate::gen3::settings::Deploy, github: bool) {
+/// than the run's (the branch moved on) is one warning, or with `on-commit-mismatch: fail` a
+/// failure.
+fn commit_built(
+    o: &mut DeploymentOutcome,
+    d: &crate::gen3::settings::Deploy,
+    on_mismatch: OnCommitMismatch,
+    github: bool,
+) {
     if !matches!(d.origin, Origin::Git(_)) {
         return;
     }
@@ -535,11 +563,17 @@ fn commit_built(o: &mut DeploymentOutcome, d: &crate::gen3::settings::Deploy, gi
         .map(|c| c.value.as_str())
         .filter(|c| *c != built)
     {
+        o.mismatch_fails = on_mismatch == OnCommitMismatch::Fail && o.succeeded();
         let text = format!(
-            "deployment {} built commit {}, not this run's commit {}: the branch moved on before it was cloned",
+            "deployment {} built commit {}, not this run's commit {}: the branch moved on before it was cloned{}",
             o.id(),
             untrusted(&built),
-            untrusted(ours)
+            untrusted(ours),
+            if o.mismatch_fails {
+                "; on-commit-mismatch is fail, so the run fails"
+            } else {
+                ""
+            }
         );
         if github {
             runner::warning("Amplify built another commit", &text);

@@ -7,7 +7,7 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::hosting::api::client::{Client, console_url};
 use crate::hosting::api::jobs::JobSummary;
-use crate::hosting::{artifacts, logs, wait};
+use crate::hosting::{artifacts, live, logs, wait};
 use crate::modes::prepare::Prepared;
 use crate::modes::reads::Beside;
 use crate::report::comment;
@@ -137,10 +137,24 @@ async fn after_wait(settings: &Settings, client: &Client, outcome: &mut Outcome,
             artifacts::download(client, &job.summary.job_id, dir, r, t).await;
         }
     };
-    let (log, ()) = tokio::join!(log, download);
+    // What is live: the commit the build checked out, and whether a newer job replaced ours.
+    let check = live::Check {
+        client,
+        policy: r,
+        timeout: t,
+        asked: outcome.commit.as_deref(),
+        on_mismatch: settings
+            .wait
+            .map(|w| w.on_commit_mismatch)
+            .unwrap_or_default(),
+        workdir: settings.job.workdir.as_deref(),
+        github,
+    };
+    let (log, (), live) = tokio::join!(log, download, check.run(&job));
     if log.is_some() {
         outcome.failure_log = log;
     }
+    outcome.live = Some(live);
 }
 
 /// `pr-comment`: one comment on the pull request, made or updated; a failure is a warning.
@@ -200,6 +214,7 @@ pub fn outcome(settings: &Settings, summary: JobSummary) -> Outcome {
         branch_url: None,
         waited: None,
         failure_log: None,
+        live: None,
         github_deployment_id: None,
         format: settings.outputs.format,
     }

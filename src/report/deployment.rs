@@ -31,6 +31,11 @@ pub struct DeploymentOutcome {
     pub rollout: Option<RolloutEnd>,
     /// The GitHub deployment made for it (`github-deployment`).
     pub github_deployment_id: Option<u64>,
+    /// It succeeded, but a Git deployment built another commit than the run's, and
+    /// `on-commit-mismatch` is `fail`.
+    pub mismatch_fails: bool,
+    /// After a success: the deployment the environment's alias routes all traffic to.
+    pub serving: Option<String>,
     pub format: OutputFormat,
 }
 
@@ -43,6 +48,11 @@ impl DeploymentOutcome {
             | Some(Ending::Interrupted { last: Some(d), .. }) => Some(d),
             _ => self.last.as_ref(),
         }
+    }
+
+    /// The wait saw it end `SUCCEEDED`.
+    pub fn succeeded(&self) -> bool {
+        self.ended().is_some_and(|d| d.status == "SUCCEEDED")
     }
 
     fn ended(&self) -> Option<&Deployment> {
@@ -102,6 +112,7 @@ impl DeploymentOutcome {
         match self.waited.as_ref().map(|w| &w.ending) {
             None => 0,
             Some(Ending::Ended(d)) if d.status == "SUCCEEDED" => match &self.rollout {
+                _ if self.mismatch_fails => 5,
                 Some(RolloutEnd::Ended(s)) if s == "CANCELLED" => 5,
                 Some(RolloutEnd::TimedOut) => 6,
                 Some(RolloutEnd::Interrupted(code)) => *code,
@@ -140,6 +151,10 @@ impl DeploymentOutcome {
         let id = self.id();
         Some(match &w.ending {
             Ending::Ended(d) if d.status == "SUCCEEDED" => match &self.rollout {
+                _ if self.mismatch_fails => format!(
+                    "deployment {id} succeeded, but built commit {}, not this run's: on-commit-mismatch is fail",
+                    self.commit.as_deref().unwrap_or_default()
+                ),
                 Some(RolloutEnd::Ended(s)) if s == "CANCELLED" => format!(
                     "deployment {id} succeeded, but its gradual rollout to {} was cancelled: traffic went back to the deployment before it",
                     self.environment
@@ -210,6 +225,7 @@ impl DeploymentOutcome {
             if let Some(step) = self.failed_step() {
                 out.push(("failed-step", step));
             }
+            out.push(("live-job-id", self.serving.clone().unwrap_or_default()));
         }
         out
     }

@@ -23,6 +23,8 @@ pub struct Outcome {
     pub waited: Option<Waited>,
     /// After a wait that ended in a failure: the failing step and its log's last lines.
     pub failure_log: Option<FailureLog>,
+    /// After a wait that ended: the commit the build checked out, the job that serves.
+    pub live: Option<crate::hosting::live::Live>,
     /// The GitHub deployment made for the job (`github-deployment`).
     pub github_deployment_id: Option<u64>,
     /// How the result is printed on stdout.
@@ -147,6 +149,12 @@ impl Outcome {
     pub fn exit_code(&self) -> u8 {
         match self.waited.as_ref().map(|w| &w.ending) {
             None => 0,
+            Some(Ending::Ended(job))
+                if job.summary.status == "SUCCEED"
+                    && self.live.as_ref().is_some_and(|l| l.fails) =>
+            {
+                5
+            }
             Some(Ending::Ended(job)) if job.summary.status == "SUCCEED" => 0,
             Some(Ending::Ended(_)) if self.skipped().is_some() => 0,
             Some(Ending::Ended(_)) => 5,
@@ -160,7 +168,15 @@ impl Outcome {
         let w = self.waited.as_ref()?;
         let id = &self.summary.job_id;
         Some(match &w.ending {
-            Ending::Ended(job) if job.summary.status == "SUCCEED" => return None,
+            Ending::Ended(job) if job.summary.status == "SUCCEED" => {
+                let live = self.live.as_ref().filter(|l| l.fails)?;
+                format!(
+                    "Amplify job {id} succeeded, but built commit {}, not {}: on-commit-mismatch is fail; {}",
+                    live.deployed_commit.as_deref().unwrap_or_default(),
+                    live.expected.as_deref().unwrap_or_default(),
+                    self.job_url
+                )
+            }
             Ending::Ended(_) if self.skipped().is_some() => return None,
             Ending::Ended(job) => {
                 let failed = job
@@ -231,6 +247,7 @@ impl Outcome {
         }
         let state = match self.waited.as_ref().map(|w| &w.ending) {
             Some(Ending::Ended(job)) => Some(match job.summary.status.as_str() {
+                "SUCCEED" if self.live.as_ref().is_some_and(|l| l.fails) => "failure",
                 "SUCCEED" => "success",
                 "CANCELLED" if self.skipped().is_some() => "success",
                 "FAILED" => "failure",

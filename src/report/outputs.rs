@@ -133,6 +133,15 @@ impl Outcome {
                 .filter_map(|s| Some((s.step_name.clone(), Value::String(s.log_url.clone()?))))
                 .collect();
             out.push(("step-log-urls", Value::Object(logs).to_string()));
+            let live = self.live.as_ref();
+            let deployed = live.and_then(|l| l.deployed_commit.clone());
+            out.push(("deployed-commit", deployed.unwrap_or_default()));
+            let ours = self.last_seen().map_or(&self.summary, |j| &j.summary);
+            let serving = live.and_then(|l| l.serving(ours));
+            out.push((
+                "live-job-id",
+                serving.map(str::to_string).unwrap_or_default(),
+            ));
         }
         if let Some(id) = self.github_deployment_id {
             out.push(("github-deployment-id", id.to_string()));

@@ -46,6 +46,9 @@ impl Outcome {
         if let Some(t) = self.timing_text() {
             out.push_str(&format!("The job was {t}.\n\n"));
         }
+        if let Some(live) = &self.live {
+            out.push_str(&live_lines(live, &self.summary.job_id));
+        }
         if let Some(notice) = self.skip_notice() {
             out.push_str(&format!("{}\n\n", cell(&notice)));
         }
@@ -54,6 +57,35 @@ impl Outcome {
         }
         out
     }
+}
+
+/// What is live: the commit the build checked out against the one asked for, and a newer job
+/// that replaced ours.
+fn live_lines(live: &crate::hosting::live::Live, ours: &str) -> String {
+    let mut out = String::new();
+    match (&live.deployed_commit, &live.expected) {
+        (Some(built), Some(asked)) if live.mismatch() => out.push_str(&format!(
+            "Deployed commit: `{}`, **not** the commit asked for (`{}`): the branch moved on before Amplify cloned it.\n\n",
+            code_cell(built),
+            code_cell(asked)
+        )),
+        (Some(built), Some(_)) => out.push_str(&format!(
+            "Deployed commit: `{}`, the commit asked for.\n\n",
+            code_cell(built)
+        )),
+        (Some(built), None) => {
+            out.push_str(&format!("Deployed commit: `{}`.\n\n", code_cell(built)))
+        }
+        (None, _) => {}
+    }
+    if let Some(n) = &live.newer {
+        out.push_str(&format!(
+            "Job {} (commit `{}`) succeeded after job {ours} and serves the branch.\n\n",
+            cell(&n.job_id),
+            code_cell(&n.commit_id)
+        ));
+    }
+    out
 }
 
 /// The failing step's last lines (at most 60) in a collapsed block: a fenced code block whose
