@@ -255,21 +255,44 @@ fn the_image_builds_from_scratch_and_runs() {
             }
         })
         .collect();
-    let child = store
+    let mut child = store
         .run("host", &argv)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // podman passes signals on once it is attached to the container: its first relayed log
+    // line shows that (a signal before it may end podman alone, with 0).
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let (lines, stderr) = (lines.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                lines.lock().unwrap().push(line);
+            }
+        })
+    };
     wait_for(
-        || (calls(&server, Op::StartJob) >= 1).then_some(()),
-        "the hanging StartJob",
+        || {
+            let attached = lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains("starting a RELEASE job"));
+            (attached && calls(&server, Op::StartJob) >= 1).then_some(())
+        },
+        "the hanging StartJob, its log relayed",
     );
     let sent = Instant::now();
     send_signal(child.id(), "TERM");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let stderr = lines.lock().unwrap().join("\n");
+    assert_eq!(status.code(), Some(143), "{stderr}");
     assert!(
         sent.elapsed() < Duration::from_secs(2),
         "{:?}",
