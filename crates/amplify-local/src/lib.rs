@@ -19,6 +19,7 @@ mod presign;
 mod router;
 mod server;
 pub mod sigv4;
+mod sites;
 mod state;
 pub mod stub;
 mod tls;

@@ -13,7 +13,7 @@ const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SU
                     [--tls-cert PEM --tls-key PEM] [--log-lines N] [--failing-log FILE]
                     [--artifact NAME=FILE]... [--app APP=BRANCH,...]... [--step-seconds N]
                     [--latency-ms N] [--idle-timeout SECONDS] [--concurrent-jobs]
-                    [--moved-tip SHA] [--log-without-commit]
+                    [--moved-tip SHA] [--log-without-commit] [--site-down-seconds N]
                     [--gen3-app NAME[,ENV[:manual][:PRESET]]...[,no-repo]]...
                     [--fail-reason CODE] [--gen3-commit SHA] [--rollout-stage-seconds N]
                     [--digest-form base64|hex|sha256|none]
@@ -30,7 +30,10 @@ text of --failing-log. --artifact gives every job an artifact (ListArtifacts, Ge
 A BUILD step's log names the commit it checks out (`# Switching to commit: SHA`, then git's
 `HEAD is now at`): for a RELEASE job the commit sent, or --moved-tip (the branch moved on
 between the trigger and the clone); --log-without-commit leaves both lines out. Log URLs
-answer a Range with 206, as S3 does.
+answer a Range with 206, as S3 does. It serves the sites too (a GET whose Host is a branch's
+<display>.<app>.amplifyapp.com or a deployment's <id>--<app>.amplify.app, e.g. through a
+proxy): 200 once a build succeeded, 404 before and for --site-down-seconds after it ended, 401
+without a branch's basic auth.
 --app restricts the endpoint to the apps named, each with its branches (others answer
 NotFoundException); without it every well-formed app and branch exists. --step-seconds makes
 each status of a job last at least N seconds (default 0: one status per GetJob).
@@ -151,6 +154,9 @@ fn main() -> ExitCode {
             }
             ("--gen3-fault", Some(spec)) if amplify_local::Fault::gen3_flag(&spec).is_some() => {
                 faults.push(amplify_local::Fault::gen3_flag(&spec).unwrap())
+            }
+            ("--site-down-seconds", Some(n)) if n.parse::<f64>().is_ok_and(|n| n >= 0.0) => {
+                config.site_down_secs = n.parse().unwrap()
             }
             ("--latency-ms", Some(n)) if n.parse::<u64>().is_ok() => {
                 config.latency = std::time::Duration::from_millis(n.parse().unwrap())

@@ -45,11 +45,13 @@ pub enum Op {
     Gen3ListDeploymentsForApp,
     Gen3ListAliases,
     Gen3GetAlias,
+    /// A `GET` of a site a build serves (`Host` `*.amplifyapp.com` or `*.amplify.app`).
+    Site,
 }
 
 impl Op {
     /// Every operation the router knows, in the order `--help` lists them.
-    pub const ALL: [Op; 29] = [
+    pub const ALL: [Op; 30] = [
         Op::StartJob,
         Op::GetJob,
         Op::ListJobs,
@@ -79,6 +81,7 @@ impl Op {
         Op::Gen3ListAliases,
         Op::Gen3GetAlias,
         Op::Gen3Upload,
+        Op::Site,
     ];
 
     /// The API operation's name; `None` for the presigned URLs it serves (the upload, logs and
@@ -110,7 +113,7 @@ impl Op {
             Op::Gen3ListDeploymentsForApp => "ListDeploymentsForApp",
             Op::Gen3ListAliases => "ListAliases",
             Op::Gen3GetAlias => "GetAlias",
-            Op::Upload | Op::Log | Op::Artifact | Op::Gen3Upload => return None,
+            Op::Upload | Op::Log | Op::Artifact | Op::Gen3Upload | Op::Site => return None,
         })
     }
 
@@ -228,6 +231,9 @@ pub const GEN3: &str = "amplifygen3";
 /// credential scope names (an unsigned request goes to Hosting, whose signature check refuses
 /// it). Every operation it answers is in [`Op::ALL`] (a test routes one request of each).
 pub(crate) fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
+    if req.header("host").is_some_and(crate::sites::is_site) {
+        return Ok((Op::Site, Vec::new()));
+    }
     let path: Vec<String> = req
         .raw_path()
         .split('/')
@@ -265,6 +271,9 @@ pub(crate) fn route(req: &Request) -> Result<(Op, Vec<String>), Response> {
 
 /// Answers `op` in its service's rooms.
 fn apply(op: Op, params: &[String], req: &Request, config: &Config, s: &mut State) -> Response {
+    if op == Op::Site {
+        return crate::sites::serve(req, config, s);
+    }
     match op.service() {
         GEN3 => crate::gen3::routes::apply(op, params, req, config, s),
         _ => routes::apply(op, params, req, config, s),
@@ -310,6 +319,7 @@ mod router_tests {
             Op::Gen3ListAliases => (26, "GET", format!("{g}/aliases")),
             Op::Gen3GetAlias => (27, "GET", format!("{g}/aliases/preview")),
             Op::Gen3Upload => (28, "PUT", "/_gen3upload/t".into()),
+            Op::Site => (29, "GET", "/index.html".into()),
         }
     }
 
@@ -341,7 +351,11 @@ mod router_tests {
         );
         for op in Op::ALL {
             let (_, method, path) = sample(op);
-            let req = signed(op.service(), method, &path);
+            let mut req = signed(op.service(), method, &path);
+            if op == Op::Site {
+                req.headers
+                    .push(("Host".into(), "main.d1a2b3c4d5e6f7.amplifyapp.com".into()));
+            }
             assert_eq!(
                 route(&req).ok().map(|(o, _)| o),
                 Some(op),

@@ -411,10 +411,12 @@ fn handle(req: &Request, config: &Config, state: &Mutex<State>) -> Action {
     }
     // An upload URL is presigned: it carries no SigV4 header to verify.
     let signature = match &route {
-        Ok((Op::Upload | Op::Log | Op::Artifact | Op::Gen3Upload, _)) => Ok(sigv4::Verified {
-            access_key_id: String::new(),
-            canonical_request: "presigned".into(),
-        }),
+        Ok((Op::Upload | Op::Log | Op::Artifact | Op::Gen3Upload | Op::Site, _)) => {
+            Ok(sigv4::Verified {
+                access_key_id: String::new(),
+                canonical_request: "presigned".into(),
+            })
+        }
         // Signed for the service the request was routed to; a request for a service this
         // endpoint does not play is verified as Amplify Hosting's, and refused (403).
         Ok((op, _)) => sigv4::verify(req, &keys, &config.region, op.service(), server_now),

@@ -207,6 +207,8 @@ pub struct Config {
     /// Build logs name the commit they check out (`# Switching to commit:`); off, they name
     /// none, as a log this tool cannot read a commit from.
     pub log_names_commit: bool,
+    /// A site answers 404 until this long after the build that serves it ended.
+    pub site_down_secs: f64,
 }
 
 pub type KeySource = Arc<dyn Fn(&str) -> Option<Key> + Send + Sync>;
@@ -246,6 +248,7 @@ impl Default for Config {
             gen3_digest_form: "base64".into(),
             moved_tip: None,
             log_names_commit: true,
+            site_down_secs: 0.0,
         }
     }
 }
