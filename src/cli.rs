@@ -210,6 +210,11 @@ pub const SETTINGS: &[Setting] = &[
         "warn",
         "fail",
     ),
+    Setting {
+        switch: true,
+        ..s("wait-for-url", "AMPLIFY_WAIT_FOR_URL", "false", "true")
+    },
+    s("url-timeout", "AMPLIFY_URL_TIMEOUT", "2m", "5m"),
     s(
         "preview-basic-auth",
         "AMPLIFY_PREVIEW_BASIC_AUTH",

@@ -12,7 +12,7 @@
 //! checks it; a folder's `mod.rs` only declares its rooms), and this crate root composes them.
 //! - layer 0: env, runner, aws::signing, random, cancel, schedule, encoding
 //! - layer 1: aws::net, ci, archive, waiting
-//! - layer 2: cli, aws::credentials, aws::error, source, hosting::preview, report::told, report::format
+//! - layer 2: cli, aws::credentials, aws::error, source, hosting::preview, report::told, report::format, probe
 //! - layer 3: aws::rest, aws::retry, aws::fetch, hosting::job, gen3::settings
 //! - layer 4: aws::upload, hosting::api::client, gen3::api::client
 //! - layer 5: hosting::api::jobs, hosting::api::branches, hosting::api::apps, hosting::api::artifacts, gen3::api::apps, gen3::api::environments, gen3::api::uploads, gen3::api::deployments, gen3::api::aliases
@@ -43,6 +43,7 @@ pub mod gen3;
 pub mod github;
 pub mod hosting;
 pub mod modes;
+pub mod probe;
 pub mod random;
 pub mod report;
 pub mod runner;

@@ -15,6 +15,9 @@ pub struct WaitSettings {
     pub cancel_on_abort: bool,
     /// What a job (or deployment) that built another commit than the run's ends as.
     pub on_commit_mismatch: OnCommitMismatch,
+    /// `wait-for-url`: after a success, how long the site may take to answer 2xx
+    /// (`url-timeout`).
+    pub url_timeout: Option<Duration>,
 }
 
 /// `on-commit-mismatch`: a build of another commit than the run's is a warning, or a failure.
@@ -62,18 +65,27 @@ pub const CANCEL_ON_TIMEOUT: Name = Name {
     var: "AMPLIFY_CANCEL_ON_TIMEOUT",
     input: "cancel-on-timeout",
 };
+pub const WAIT_FOR_URL: Name = Name {
+    var: "AMPLIFY_WAIT_FOR_URL",
+    input: "wait-for-url",
+};
+pub const URL_TIMEOUT: Name = Name {
+    var: "AMPLIFY_URL_TIMEOUT",
+    input: "url-timeout",
+};
 pub const CANCEL_ON_ABORT: Name = Name {
     var: "AMPLIFY_CANCEL_ON_ABORT",
     input: "cancel-on-abort",
 };
 
 impl WaitSettings {
-    /// `None` unless `AMPLIFY_WAIT=true` (or `always`: follow mode waits by definition); the
-    /// stop-on booleans are checked either way.
+    /// `None` unless `AMPLIFY_WAIT=true` (or `always`: follow mode waits by definition, and
+    /// so do `wait-rollout` and `wait-for-url`); the stop-on booleans are checked either way.
     pub fn from_env(env: &Env, always: bool) -> Result<Option<WaitSettings>, SettingsError> {
         let cancel_on_timeout = || boolean(env.get(CANCEL_ON_TIMEOUT.var), CANCEL_ON_TIMEOUT);
         let cancel_on_abort = || boolean(env.get(CANCEL_ON_ABORT.var), CANCEL_ON_ABORT);
-        if !boolean(env.get(WAIT.var), WAIT)? && !always {
+        let url_timeout = url_timeout(env)?;
+        if !boolean(env.get(WAIT.var), WAIT)? && !always && url_timeout.is_none() {
             cancel_on_timeout()?;
             cancel_on_abort()?;
             if let Some(v) = env.get(ON_COMMIT_MISMATCH.var) {
@@ -107,6 +119,34 @@ impl WaitSettings {
             cancel_on_timeout: cancel_on_timeout()?,
             cancel_on_abort: cancel_on_abort()?,
             on_commit_mismatch: OnCommitMismatch::from_env(env)?,
+            url_timeout,
         }))
     }
+}
+
+/// `wait-for-url` (with `url-timeout`, default 2 minutes): `None` when it is off; `url-timeout`
+/// alone is refused, as it would bound nothing.
+fn url_timeout(env: &Env) -> Result<Option<Duration>, SettingsError> {
+    let limit = env.get(URL_TIMEOUT.var);
+    let timeout = duration(limit, URL_TIMEOUT, Duration::from_secs(120))?;
+    if !boolean(env.get(WAIT_FOR_URL.var), WAIT_FOR_URL)? {
+        if limit.is_some() {
+            return Err(SettingsError::of(
+                URL_TIMEOUT,
+                limit,
+                "it bounds wait-for-url's requests of the site, and wait-for-url is off",
+                "set wait-for-url: true, or leave url-timeout empty",
+            ));
+        }
+        return Ok(None);
+    }
+    if timeout.is_zero() {
+        return Err(SettingsError::of(
+            URL_TIMEOUT,
+            limit,
+            "the site needs time to answer",
+            "set a positive duration such as 2m",
+        ));
+    }
+    Ok(Some(timeout))
 }

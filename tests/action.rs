@@ -145,6 +145,8 @@ const GOOD: &[(&str, &str)] = &[
     ("cancel-on-timeout", "false"),
     ("cancel-on-abort", "false"),
     ("on-commit-mismatch", "warn"),
+    // true would ask branch-url, a name that resolves nowhere here (tests/url.rs asks it).
+    ("wait-for-url", "false"),
     ("preview-basic-auth", "reviewer:input-secret"),
     ("inherit-env-from", "main"),
     ("environment-variables", "API_URL=https://api.example.com"),
@@ -190,6 +192,7 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
                 "source-type",
                 "git-ref",
                 "wait-rollout",
+                "url-timeout",
             ]
             .map(String::from),
         )
@@ -222,11 +225,20 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let outputs: Vec<String> = names(&action(), "outputs");
     // branch-deleted is a deletion's; failed-step and log-url come only with a failure
     // (tests/failures.rs writes them), github-deployment-id with a GitHub deployment
-    // (tests/github.rs); deployment-url and environment-url are the new AWS Amplify's (below).
+    // (tests/github.rs), url-status with wait-for-url (tests/url.rs); deployment-url and
+    // environment-url are the new AWS Amplify's (below).
     let gen3_only = ["deployment-url", "environment-url"];
     let (deleting, starting): (Vec<String>, Vec<String>) = outputs
         .iter()
-        .filter(|o| !["failed-step", "log-url", "github-deployment-id"].contains(&o.as_str()))
+        .filter(|o| {
+            ![
+                "failed-step",
+                "log-url",
+                "github-deployment-id",
+                "url-status",
+            ]
+            .contains(&o.as_str())
+        })
         .filter(|o| !gen3_only.contains(&o.as_str()))
         .cloned()
         .partition(|o| o == "branch-deleted");
@@ -260,6 +272,8 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("cancel-on-timeout", "1"),
         ("cancel-on-abort", "1"),
         ("on-commit-mismatch", "maybe"),
+        ("wait-for-url", "1"),
+        ("url-timeout", "soon"),
         ("preview-basic-auth", "no-colon"),
         ("inherit-env-from", "two\nlines"),
         ("environment-variables", "1BAD=x"),

@@ -351,6 +351,7 @@ async fn finish(
         github_deployment_id: None,
         mismatch_fails: false,
         serving: None,
+        url_probe: None,
         format: s.outputs.format,
     };
     let production = d.environment == "production"
@@ -378,6 +379,7 @@ async fn finish(
     }
     let on_mismatch = s.wait.map(|w| w.on_commit_mismatch).unwrap_or_default();
     commit_built(&mut o, d, on_mismatch, github);
+    o.url_probe = probe_site(client, s, &o, cancel).await;
     if let Some(r) = reporter {
         r.ended(
             client.http(),
@@ -582,6 +584,27 @@ fn commit_built(
         }
     }
     o.commit = Some(built);
+}
+
+/// `wait-for-url`: after a success that nothing else failed, the deployment's own URL is asked
+/// until it answers 2xx.
+async fn probe_site(
+    client: &Client,
+    s: &Gen3Settings,
+    o: &DeploymentOutcome,
+    cancel: &Cancel,
+) -> Option<crate::probe::Probe> {
+    let w = s.wait.as_ref()?;
+    let limit = w.url_timeout?;
+    if !o.succeeded() || o.exit_code() != 0 {
+        return None;
+    }
+    let Some(url) = o.deployment_url() else {
+        return Some(crate::probe::Probe::no_url(
+            "AWS gave the deployment no DomainName",
+        ));
+    };
+    Some(crate::probe::until_up(client.http(), &url, None, w.poll_interval, limit, cancel).await)
 }
 
 fn write(s: &Gen3Settings, o: &DeploymentOutcome) -> Result<(), Error> {

@@ -78,6 +78,7 @@ pub async fn finish(
                 _ = cancel.cancelled() => tracing::warn!("interrupted: the job's log and artifacts were not read"),
                 _ = after_wait(&settings, &client, &mut outcome, github) => {}
             }
+            outcome.url_probe = probe_site(&settings, &client, &outcome, cancel).await;
         }
     }
     // GitHub's deployment status waits on nothing of the outputs and the comment.
@@ -157,6 +158,33 @@ async fn after_wait(settings: &Settings, client: &Client, outcome: &mut Outcome,
     outcome.live = Some(live);
 }
 
+/// `wait-for-url`: after a success that nothing else failed, the branch's site is asked until
+/// it answers 2xx (with the preview's basic auth when the run sets one).
+async fn probe_site(
+    settings: &Settings,
+    client: &Client,
+    outcome: &Outcome,
+    cancel: &Cancel,
+) -> Option<crate::probe::Probe> {
+    let w = settings.wait.as_ref()?;
+    let limit = w.url_timeout?;
+    if outcome.status() != "SUCCEED" || outcome.exit_code() != 0 || outcome.skipped().is_some() {
+        return None;
+    }
+    let Some(url) = &outcome.branch_url else {
+        return Some(crate::probe::Probe::no_url(
+            "branch-url is unknown: reading it needs amplify:GetBranch and amplify:GetApp",
+        ));
+    };
+    let basic = settings
+        .branch
+        .preview
+        .basic_auth
+        .as_ref()
+        .map(|s| s.0.as_str());
+    Some(crate::probe::until_up(client.http(), url, basic, w.poll_interval, limit, cancel).await)
+}
+
 /// `pr-comment`: one comment on the pull request, made or updated; a failure is a warning.
 async fn post_comment(settings: &Settings, client: &Client, outcome: &Outcome) {
     let marker = comment::marker(&outcome.app_id, &outcome.branch);
@@ -215,6 +243,7 @@ pub fn outcome(settings: &Settings, summary: JobSummary) -> Outcome {
         waited: None,
         failure_log: None,
         live: None,
+        url_probe: None,
         github_deployment_id: None,
         format: settings.outputs.format,
     }

@@ -36,6 +36,8 @@ pub struct DeploymentOutcome {
     pub mismatch_fails: bool,
     /// After a success: the deployment the environment's alias routes all traffic to.
     pub serving: Option<String>,
+    /// `wait-for-url`: what the deployment's URL answered after the success.
+    pub url_probe: Option<crate::probe::Probe>,
     pub format: OutputFormat,
 }
 
@@ -116,7 +118,7 @@ impl DeploymentOutcome {
                 Some(RolloutEnd::Ended(s)) if s == "CANCELLED" => 5,
                 Some(RolloutEnd::TimedOut) => 6,
                 Some(RolloutEnd::Interrupted(code)) => *code,
-                _ => 0,
+                _ => self.url_probe.as_ref().map_or(0, |p| p.exit_code()),
             },
             Some(Ending::Ended(_)) if self.skipped() => 0,
             Some(Ending::Ended(_)) => 5,
@@ -167,7 +169,7 @@ impl DeploymentOutcome {
                     "interrupted while following the rollout of deployment {id}; it goes on: {}",
                     self.watch_command()
                 ),
-                _ => return None,
+                _ => return self.url_probe.as_ref()?.failure(),
             },
             Ending::Ended(_) if self.skipped() => return None,
             Ending::Ended(d) => {
@@ -226,6 +228,12 @@ impl DeploymentOutcome {
                 out.push(("failed-step", step));
             }
             out.push(("live-job-id", self.serving.clone().unwrap_or_default()));
+        }
+        if let Some(p) = &self.url_probe {
+            out.push((
+                "url-status",
+                p.status.map(|s| s.to_string()).unwrap_or_default(),
+            ));
         }
         out
     }

@@ -25,6 +25,8 @@ pub struct Outcome {
     pub failure_log: Option<FailureLog>,
     /// After a wait that ended: the commit the build checked out, the job that serves.
     pub live: Option<crate::hosting::live::Live>,
+    /// `wait-for-url`: what the branch's site answered after the success.
+    pub url_probe: Option<crate::probe::Probe>,
     /// The GitHub deployment made for the job (`github-deployment`).
     pub github_deployment_id: Option<u64>,
     /// How the result is printed on stdout.
@@ -155,7 +157,9 @@ impl Outcome {
             {
                 5
             }
-            Some(Ending::Ended(job)) if job.summary.status == "SUCCEED" => 0,
+            Some(Ending::Ended(job)) if job.summary.status == "SUCCEED" => {
+                self.url_probe.as_ref().map_or(0, |p| p.exit_code())
+            }
             Some(Ending::Ended(_)) if self.skipped().is_some() => 0,
             Some(Ending::Ended(_)) => 5,
             Some(Ending::TimedOut { .. }) => 6,
@@ -169,7 +173,9 @@ impl Outcome {
         let id = &self.summary.job_id;
         Some(match &w.ending {
             Ending::Ended(job) if job.summary.status == "SUCCEED" => {
-                let live = self.live.as_ref().filter(|l| l.fails)?;
+                let Some(live) = self.live.as_ref().filter(|l| l.fails) else {
+                    return self.url_probe.as_ref()?.failure();
+                };
                 format!(
                     "Amplify job {id} succeeded, but built commit {}, not {}: on-commit-mismatch is fail; {}",
                     live.deployed_commit.as_deref().unwrap_or_default(),
@@ -248,6 +254,7 @@ impl Outcome {
         let state = match self.waited.as_ref().map(|w| &w.ending) {
             Some(Ending::Ended(job)) => Some(match job.summary.status.as_str() {
                 "SUCCEED" if self.live.as_ref().is_some_and(|l| l.fails) => "failure",
+                "SUCCEED" if self.url_probe.as_ref().is_some_and(|p| p.exit_code() != 0) => "error",
                 "SUCCEED" => "success",
                 "CANCELLED" if self.skipped().is_some() => "success",
                 "FAILED" => "failure",

@@ -143,6 +143,12 @@ impl Outcome {
                 serving.map(str::to_string).unwrap_or_default(),
             ));
         }
+        if let Some(p) = &self.url_probe {
+            out.push((
+                "url-status",
+                p.status.map(|s| s.to_string()).unwrap_or_default(),
+            ));
+        }
         if let Some(id) = self.github_deployment_id {
             out.push(("github-deployment-id", id.to_string()));
         }

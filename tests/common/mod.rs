@@ -403,7 +403,7 @@ pub fn test_certificates(dir: &Path) {
     ]);
     std::fs::write(
         dir.join("ext"),
-        "subjectAltName=DNS:amplify.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        "subjectAltName=DNS:amplify.test,IP:127.0.0.1,DNS:*.d1a2b3c4d5e6f7.amplifyapp.com,DNS:*.amplify.app\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
     openssl(&[
