@@ -6,36 +6,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::Child;
 
 use common::*;
-
-/// The CONNECT proxy, tunnelling every `CONNECT` to the local endpoint's TLS port.
-struct Proxy {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn proxy_to(server: &Server, dir: &Path) -> Proxy {
-    let backend = server.url().rsplit(':').next().unwrap().to_string();
-    let mut child = python_server("proxy/connect.py", &[backend.as_str(), "connects.log"], dir);
-    let line = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    let port = line.strip_prefix("proxy ").unwrap().parse().unwrap();
-    Proxy { child, port }
-}
 
 #[test]
 fn https_through_a_connect_proxy_with_a_private_ca() {

@@ -6,30 +6,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Child;
 
 use amplify_local::Gen3App;
 use common::*;
 use serde_json::json;
 
-struct Proxy {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// amplify-local over HTTPS behind a CONNECT proxy, and the environment that reaches it.
 struct Net {
     server: Server,
-    _proxy: Proxy,
+    proxy: Proxy,
     dir: tempfile::TempDir,
 }
 
@@ -37,23 +23,8 @@ fn behind_a_proxy(config: Config) -> Net {
     let dir = tempfile::tempdir().unwrap();
     test_certificates(dir.path());
     let server = tls_server(config, dir.path());
-    let backend = server.url().rsplit(':').next().unwrap().to_string();
-    let mut child = python_server(
-        "proxy/connect.py",
-        &[backend.as_str(), "connects.log"],
-        dir.path(),
-    );
-    let line = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    let port = line.strip_prefix("proxy ").unwrap().parse().unwrap();
-    Net {
-        server,
-        _proxy: Proxy { child, port },
-        dir,
-    }
+    let proxy = proxy_to(&server, dir.path());
+    Net { server, proxy, dir }
 }
 
 impl Net {
@@ -62,7 +33,7 @@ impl Net {
         gh.set("AWS_ENDPOINT_URL", &format!("https://amplify.test:{tls}"))
             .set(
                 "HTTPS_PROXY",
-                &format!("http://127.0.0.1:{}", self._proxy.port),
+                &format!("http://127.0.0.1:{}", self.proxy.port),
             )
             .set("AWS_CA_BUNDLE", &ca(self.dir.path()))
             .set("AMPLIFY_WAIT_FOR_URL", "true")

@@ -513,3 +513,29 @@ pub fn yaml(path: &str) -> serde_json::Value {
     assert!(ok, "{text}");
     serde_json::from_str(&text).unwrap()
 }
+
+/// The CONNECT proxy, tunnelling every `CONNECT` to the local endpoint's TLS port.
+pub struct Proxy {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn proxy_to(server: &Server, dir: &Path) -> Proxy {
+    let backend = server.url().rsplit(':').next().unwrap().to_string();
+    let mut child = python_server("proxy/connect.py", &[backend.as_str(), "connects.log"], dir);
+    use std::io::BufRead;
+    let line = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let port = line.strip_prefix("proxy ").unwrap().parse().unwrap();
+    Proxy { child, port }
+}
