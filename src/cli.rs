@@ -216,6 +216,16 @@ pub const SETTINGS: &[Setting] = &[
     },
     s("url-timeout", "AMPLIFY_URL_TIMEOUT", "2m", "5m"),
     s(
+        "prune-older-than",
+        "AMPLIFY_PRUNE_OLDER_THAN",
+        "none",
+        "14d",
+    ),
+    Setting {
+        switch: true,
+        ..s("prune-delete", "AMPLIFY_PRUNE_DELETE", "false", "true")
+    },
+    s(
         "preview-basic-auth",
         "AMPLIFY_PREVIEW_BASIC_AUTH",
         "none",

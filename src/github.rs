@@ -94,6 +94,36 @@ impl GitHub {
         &self.token
     }
 
+    /// `owner/name`.
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// A `GET` of `path` (under the repository), retried as [`GitHub::call`] is: `None` when
+    /// GitHub answers 404 (gone, never there, or not visible to the token).
+    pub async fn get_optional(
+        &self,
+        http: &Http,
+        policy: &Policy,
+        path: &str,
+    ) -> Result<Option<Value>, String> {
+        let url = self.url(path);
+        let get = reqwest::Method::GET;
+        repeatable::<_, std::convert::Infallible>(policy, async || {
+            match self.send(http, &get, &url, None).await {
+                Err(ApiError::Service { status: 404, .. }) => Ok(None),
+                other => other.map(Some),
+            }
+        })
+        .await
+        .map_err(|e| match last_error(e) {
+            ApiError::Service {
+                status, message, ..
+            } => format!("GET {url} answered {status}: {message}"),
+            other => other.to_string(),
+        })
+    }
+
     /// `{api}/repos/{owner}/{name}{path}`.
     pub fn url(&self, path: &str) -> String {
         format!(

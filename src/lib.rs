@@ -16,7 +16,7 @@
 //! - layer 3: aws::rest, aws::retry, aws::fetch, hosting::job, gen3::settings
 //! - layer 4: aws::upload, hosting::api::client, gen3::api::client
 //! - layer 5: hosting::api::jobs, hosting::api::branches, hosting::api::apps, hosting::api::artifacts, gen3::api::apps, gen3::api::environments, gen3::api::uploads, gen3::api::deployments, gen3::api::aliases
-//! - layer 6: hosting::api::deployments, hosting::start_job, github, gen3::upload, gen3::deploy, gen3::wait, gen3::live
+//! - layer 6: hosting::api::deployments, hosting::start_job, github, gen3::upload, gen3::deploy, gen3::wait, gen3::live, hosting::prune
 //! - layer 7: hosting::wait, hosting::branch, hosting::supersede, hosting::logs, hosting::artifacts, hosting::live
 //! - layer 8: hosting::deploy, hosting::follow, hosting::apps, report::outcome
 //! - layer 9: hosting::busy, report::summary, report::deployment
@@ -25,7 +25,7 @@
 //! - layer 12: settings, error
 //! - layer 13: modes::prepare, modes::reads
 //! - layer 14: modes::finish
-//! - layer 15: modes::start, modes::follow, modes::delete_branch, modes::deploy
+//! - layer 15: modes::start, modes::follow, modes::delete_branch, modes::deploy, modes::prune
 //! - layer 16: modes::dry_run
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 // At most one error per run, on the way out: its size costs nothing worth boxing for.
@@ -75,6 +75,7 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
                 Mode::Start => modes::start::run(env, &ci, *settings, cancel).await,
                 Mode::Follow => modes::follow::run(env, &ci, *settings, cancel).await,
                 Mode::DeleteBranch => modes::delete_branch::run(env, &ci, *settings, cancel).await,
+                Mode::Prune => modes::prune::run(env, &ci, *settings, cancel).await,
             };
             (on_missing, done)
         }

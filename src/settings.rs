@@ -14,6 +14,7 @@ use crate::hosting::busy::BusySettings;
 use crate::hosting::follow::FollowSettings;
 use crate::hosting::job::Job;
 use crate::hosting::job::JobType;
+use crate::hosting::prune::PruneSettings;
 use crate::hosting::supersede::CANCEL_PREVIOUS;
 use crate::report::comment::Comment;
 use crate::report::outputs::OutputSettings;
@@ -33,6 +34,8 @@ pub enum Mode {
     DeleteBranch,
     /// Start nothing: follow the job Amplify started for the commit.
     Follow,
+    /// Delete the previews this tool made whose pull request closed or that grew old.
+    Prune,
 }
 
 impl Mode {
@@ -41,11 +44,12 @@ impl Mode {
             None | Some("start") => Ok(Mode::Start),
             Some("delete-branch") => Ok(Mode::DeleteBranch),
             Some("follow") => Ok(Mode::Follow),
+            Some("prune") => Ok(Mode::Prune),
             Some(_) => Err(SettingsError::of(
                 MODE,
                 env.get(MODE.var),
                 "not a mode",
-                "use start (the default), follow or delete-branch",
+                "use start (the default), follow, delete-branch or prune",
             )),
         }
     }
@@ -81,6 +85,9 @@ pub struct Settings {
     pub github: crate::report::github::GitHubReport,
     /// `on-missing-credentials`: a fork's pull request without credentials is a notice.
     pub on_missing_credentials: crate::report::github::OnMissing,
+    /// `mode: prune`: what goes, and GitHub's API to ask of pull requests.
+    pub prune: PruneSettings,
+    pub prune_github: Option<crate::github::GitHub>,
 }
 
 /// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
@@ -103,7 +110,7 @@ impl Settings {
     pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Settings, SettingsError> {
         let mode = Mode::from_env(env)?;
         let job = Job::from_env(env, ci)?;
-        let branch = BranchSettings::from_env(env, ci.pull_request.is_some())?;
+        let branch = BranchSettings::from_env(env, ci.pull_request)?;
         let comment = Comment::from_env(env, ci)?;
         let retry = Policy::from_env(env)?;
         let request_timeout = retry::request_timeout(env)?;
@@ -115,6 +122,15 @@ impl Settings {
         let artifacts = crate::hosting::artifacts::folder(env)?;
         let github = crate::report::github::GitHubReport::from_env(env, ci, &job.branch.value)?;
         let on_missing_credentials = crate::report::github::OnMissing::from_env(env)?;
+        let prune = PruneSettings::from_env(env, mode == Mode::Prune)?;
+        let prune_github = match mode {
+            Mode::Prune => Some(crate::github::GitHub::from_env(
+                env,
+                MODE,
+                "pull-requests: read, contents: read",
+            )?),
+            _ => None,
+        };
         if mode == Mode::Follow && job.commit.id.is_none() {
             return Err(SettingsError::of(
                 COMMIT_ID,
@@ -144,6 +160,8 @@ impl Settings {
             artifacts,
             github,
             on_missing_credentials,
+            prune,
+            prune_github,
         })
     }
 }
@@ -172,7 +190,15 @@ pub struct Gen3Settings {
 }
 
 /// The settings only Amplify Hosting reads, with why each means nothing to the new service.
-const HOSTING_ONLY: [(Name, &str); 20] = [
+const HOSTING_ONLY: [(Name, &str); 22] = [
+    (
+        crate::hosting::prune::PRUNE_OLDER_THAN,
+        "prune is Amplify Hosting's mode",
+    ),
+    (
+        crate::hosting::prune::PRUNE_DELETE,
+        "prune is Amplify Hosting's mode",
+    ),
     (
         crate::hosting::job::JOB_TYPE,
         "the new AWS Amplify has no job types: a source uploads, else a Git ref deploys",
@@ -300,7 +326,7 @@ impl Gen3Settings {
                 return Err(SettingsError::of(
                     MODE,
                     env.get(MODE.var),
-                    "the new AWS Amplify deploys (start, the default); follow and delete-branch are Amplify Hosting's",
+                    "the new AWS Amplify deploys (start, the default); follow, delete-branch and prune are Amplify Hosting's",
                     "leave mode empty",
                 ));
             }

@@ -193,6 +193,8 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
                 "git-ref",
                 "wait-rollout",
                 "url-timeout",
+                "prune-older-than",
+                "prune-delete",
             ]
             .map(String::from),
         )
@@ -225,7 +227,8 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     let outputs: Vec<String> = names(&action(), "outputs");
     // branch-deleted is a deletion's; failed-step and log-url come only with a failure
     // (tests/failures.rs writes them), github-deployment-id with a GitHub deployment
-    // (tests/github.rs), url-status with wait-for-url (tests/url.rs); deployment-url and
+    // (tests/github.rs), url-status with wait-for-url (tests/url.rs), the prune outputs with
+    // mode: prune (tests/prune.rs); deployment-url and
     // environment-url are the new AWS Amplify's (below).
     let gen3_only = ["deployment-url", "environment-url"];
     let (deleting, starting): (Vec<String>, Vec<String>) = outputs
@@ -236,6 +239,8 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
                 "log-url",
                 "github-deployment-id",
                 "url-status",
+                "pruned-branches",
+                "prune-dry-run",
             ]
             .contains(&o.as_str())
         })
@@ -274,6 +279,8 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("on-commit-mismatch", "maybe"),
         ("wait-for-url", "1"),
         ("url-timeout", "soon"),
+        ("prune-older-than", "2w"),
+        ("prune-delete", "1"),
         ("preview-basic-auth", "no-colon"),
         ("inherit-env-from", "two\nlines"),
         ("environment-variables", "1BAD=x"),

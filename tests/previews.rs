@@ -75,10 +75,19 @@ fn a_missing_branch_is_created_then_built_and_its_url_written() {
         .find(|r| r.op == Some(Op::CreateBranch))
         .unwrap();
     assert_eq!(create.request.target, format!("/apps/{APP}/branches"));
+    let mut body = serde_json::from_slice::<Value>(&create.request.body).unwrap();
+    // When it was made, for mode: prune (tests/prune.rs reads it).
+    let created = body["tags"]
+        .as_object_mut()
+        .unwrap()
+        .remove("amplify-start-job:created")
+        .unwrap();
+    assert!(created.as_str().unwrap().ends_with('Z'), "{created}");
     assert_eq!(
-        serde_json::from_slice::<Value>(&create.request.body).unwrap(),
+        body,
         json!({"branchName": BRANCH, "stage": "PULL_REQUEST", "displayName": "feature-login",
-               "enableAutoBuild": false, "tags": {"created-by": "amplify-start-job"}})
+               "enableAutoBuild": false, "tags": {"created-by": "amplify-start-job",
+               "amplify-start-job:repository": "octo/site", "amplify-start-job:pull-request": "7"}})
     );
     assert_eq!(server.jobs().len(), 1);
     let outputs = parse_outputs(&gh.output());
@@ -181,7 +190,7 @@ fn the_branch_quota_is_not_retried_and_says_what_to_do() {
     );
     assert!(
         run.stderr.contains("BadRequestException (HTTP 400): Failed to create branch. You have reached the maximum number of branches in this app.")
-            && run.stderr.contains("an app has at most 50 branches, and that limit cannot be raised: delete the branches of closed pull requests with mode: delete-branch"),
+            && run.stderr.contains("an app has at most 50 branches, and that limit cannot be raised: delete the previews of closed pull requests with mode: prune"),
         "{}",
         run.stderr
     );

@@ -129,7 +129,7 @@ fn all_full(client: &Client, apps: &[String]) -> RetryError {
         clock_skew: None,
         quota_code: None,
         hint: Some(format!(
-            "delete the branches of closed pull requests (mode: delete-branch), or add another app to app-id for branch {}",
+            "delete the previews of closed pull requests (mode: prune, or mode: delete-branch), or add another app to app-id for branch {}",
             client.target().branch
         )),
     })

@@ -2,6 +2,7 @@
 //! (`create-branch`), learn its URL, and delete it when the pull request closes
 //! (`mode: delete-branch`), deleting only what is ours to delete.
 
+use crate::hosting::prune;
 use std::collections::BTreeMap;
 
 use crate::aws::error::ApiError;
@@ -46,11 +47,34 @@ pub struct BranchSettings {
     pub allow_delete_any: bool,
     /// What a created branch gets besides its stage.
     pub preview: PreviewSettings,
+    /// The repository (`owner/name`) a created branch is tagged with, for `mode: prune`.
+    pub repository: Option<String>,
+    /// The pull request a created branch previews.
+    pub pull_request: Option<u64>,
+}
+
+/// The repository the CI runs for, as `owner/name` (GitHub, GitLab, Bitbucket), when it is a
+/// value a tag can carry.
+pub fn repository(env: &Env) -> Option<String> {
+    [
+        "GITHUB_REPOSITORY",
+        "CI_PROJECT_PATH",
+        "BITBUCKET_REPO_FULL_NAME",
+    ]
+    .iter()
+    .find_map(|v| env.get(v))
+    .filter(|r| {
+        r.len() <= 256
+            && r.contains('/')
+            && r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+    })
+    .map(str::to_string)
 }
 
 impl BranchSettings {
     /// `pull_request`: the run is for a GitHub `pull_request` event (the default stage).
-    pub fn from_env(env: &Env, pull_request: bool) -> Result<BranchSettings, SettingsError> {
+    pub fn from_env(env: &Env, pull_request: Option<u64>) -> Result<BranchSettings, SettingsError> {
         let stage = match env.get(BRANCH_STAGE.var) {
             Some(s) if STAGES.contains(&s.to_ascii_uppercase().as_str()) => {
                 Some(s.to_ascii_uppercase())
@@ -63,7 +87,7 @@ impl BranchSettings {
                     "use PRODUCTION, BETA, DEVELOPMENT, EXPERIMENTAL or PULL_REQUEST",
                 ));
             }
-            None => pull_request.then(|| "PULL_REQUEST".to_string()),
+            None => pull_request.map(|_| "PULL_REQUEST".to_string()),
         };
         Ok(BranchSettings {
             create: boolean(env.get(CREATE_BRANCH.var), CREATE_BRANCH)?,
@@ -73,6 +97,8 @@ impl BranchSettings {
                 ALLOW_DELETE_ANY_BRANCH,
             )?,
             preview: PreviewSettings::from_env(env)?,
+            repository: repository(env),
+            pull_request,
         })
     }
 }
@@ -139,7 +165,15 @@ async fn body(
         display_name: Some(host_label(branch)),
         // This tool starts the builds: a webhook build on top would build each push twice.
         enable_auto_build: false,
-        tags: BTreeMap::from([(CREATED_BY.0.to_string(), CREATED_BY.1.to_string())]),
+        tags: BTreeMap::from_iter(
+            [(CREATED_BY.0.to_string(), CREATED_BY.1.to_string())]
+                .into_iter()
+                .chain(prune::tags(
+                    s.repository.as_deref(),
+                    s.pull_request,
+                    prune::now(),
+                )),
+        ),
         enable_basic_auth: p.basic_auth.is_some().then_some(true),
         basic_auth_credentials: p.basic_auth_credentials(),
         environment_variables: (!vars.is_empty()).then_some(vars),
@@ -273,7 +307,7 @@ fn quota(e: &ApiError) -> bool {
 
 fn with_quota_hint(e: ApiError) -> ApiError {
     e.with_hint(
-        "an app has at most 50 branches, and that limit cannot be raised: delete the branches of closed pull requests with mode: delete-branch".into(),
+        "an app has at most 50 branches, and that limit cannot be raised: delete the previews of closed pull requests with mode: prune (a scheduled run; see the README), or one with mode: delete-branch".into(),
     )
 }
 

@@ -14,6 +14,7 @@ pub mod job;
 pub mod live;
 pub mod logs;
 pub mod preview;
+pub mod prune;
 pub mod start_job;
 pub mod supersede;
 pub mod wait;

@@ -1,4 +1,4 @@
-//! One room per mode's pipeline: [`start`], [`follow`], [`delete_branch`]; what they share
+//! One room per mode's pipeline: [`start`], [`follow`], [`delete_branch`], [`prune`]; what they share
 //! first ([`prepare`]: settings, credentials, the client, the app) and last ([`finish`]: the
 //! wait, the outputs, the reports).
 
@@ -8,5 +8,6 @@ pub mod dry_run;
 pub mod finish;
 pub mod follow;
 pub mod prepare;
+pub mod prune;
 pub mod reads;
 pub mod start;

@@ -178,6 +178,28 @@ fn log_plan(ci: &ci::Context, settings: &Settings) {
     for w in &job.warnings {
         tracing::warn!("{w}");
     }
+    if settings.mode == Mode::Prune {
+        let age = settings
+            .prune
+            .older_than
+            .map_or("age prunes nothing".to_string(), |d| {
+                format!(
+                    "those older than {} (prune-older-than)",
+                    crate::env::show_duration(d)
+                )
+            });
+        tracing::info!(
+            "pruning the previews of app {} in {}: closed pull requests' and {age}{}",
+            job.apps.join(", "),
+            job.region,
+            if settings.prune.delete {
+                ""
+            } else {
+                " (a dry run: prune-delete is not set)"
+            }
+        );
+        return;
+    }
     tracing::info!(
         "starting a {} job for app {} branch {} (from {}) in {}",
         job.job_type.as_str(),

@@ -234,6 +234,92 @@ impl BranchDeleted {
     }
 }
 
+/// What `mode: prune` did with one branch.
+#[derive(Debug, Clone)]
+pub struct PrunedRow {
+    pub app: String,
+    pub branch: String,
+    pub verdict: crate::hosting::prune::Verdict,
+    pub deleted: bool,
+    /// Why it was to go but could not be deleted.
+    pub failed: Option<String>,
+}
+
+/// What `mode: prune` did, as it is reported.
+#[derive(Debug, Clone)]
+pub struct Pruned {
+    pub rows: Vec<PrunedRow>,
+    /// Nothing was deleted: `prune-delete` was not set.
+    pub dry_run: bool,
+    pub format: OutputFormat,
+}
+
+impl Pruned {
+    /// `app/branch` of each branch deleted, or in a dry run, each that would be.
+    pub fn deleted(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter(|r| {
+                matches!(r.verdict, crate::hosting::prune::Verdict::Delete(_))
+                    && (r.deleted || self.dry_run)
+            })
+            .map(|r| format!("{}/{}", r.app, r.branch))
+            .collect()
+    }
+
+    pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "pruned-branches",
+                serde_json::json!(self.deleted()).to_string(),
+            ),
+            ("prune-dry-run", self.dry_run.to_string()),
+        ]
+    }
+
+    /// A table: each branch, what became of it, and why.
+    pub fn step_summary(&self) -> String {
+        use crate::hosting::prune::Verdict;
+        use crate::report::format::cell;
+        let mut out = format!(
+            "### Amplify previews pruned{}\n\n| App | Branch | Action | Why |\n|---|---|---|---|\n",
+            if self.dry_run { " (dry run)" } else { "" }
+        );
+        for r in &self.rows {
+            let (action, why) = match (&r.verdict, r.deleted, &r.failed) {
+                (Verdict::Keep(why), ..) => ("kept", why),
+                (Verdict::Delete(why), true, _) => ("deleted", why),
+                (Verdict::Delete(why), false, Some(_)) => ("not deleted (failed)", why),
+                (Verdict::Delete(why), false, None) => ("would be deleted", why),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {action} | {} |\n",
+                cell(&r.app),
+                cell(&r.branch),
+                cell(why)
+            ));
+        }
+        out.push('\n');
+        out
+    }
+
+    pub fn stdout(&self) -> String {
+        match self.format {
+            OutputFormat::Json => serde_json::json!({
+                "pruned": self.deleted(), "dryRun": self.dry_run,
+                "branches": self.rows.iter().map(|r| serde_json::json!({
+                    "appId": r.app, "branchName": r.branch, "deleted": r.deleted,
+                    "prune": matches!(r.verdict, crate::hosting::prune::Verdict::Delete(_)),
+                })).collect::<Vec<_>>(),
+            })
+            .to_string()
+            .replace("##[", "##\\u005b"),
+            OutputFormat::Dotenv => dotenv(&self.outputs()).trim_end().to_string(),
+            OutputFormat::Text => text(&self.outputs()),
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub enum Done {
@@ -241,6 +327,8 @@ pub enum Done {
     /// A deployment to the new AWS Amplify.
     Deployment(Box<DeploymentOutcome>),
     Branch(BranchDeleted),
+    /// `mode: prune`: the branches kept and deleted.
+    Pruned(Pruned),
     /// Nothing was done, for a reason said in a notice (a fork's pull request without
     /// credentials).
     Nothing(String),
@@ -252,6 +340,7 @@ impl Done {
             Done::Job(o) => o.stdout(),
             Done::Deployment(d) => d.stdout(),
             Done::Branch(b) => b.stdout(),
+            Done::Pruned(p) => p.stdout(),
             // One JSON line, as a start's result is, so `jq -r .jobId` reads null.
             Done::Nothing(why) => serde_json::json!({ "skipped": true, "reason": why })
                 .to_string()
@@ -263,7 +352,7 @@ impl Done {
         match self {
             Done::Job(o) => o.exit_code(),
             Done::Deployment(d) => d.exit_code(),
-            Done::Branch(_) | Done::Nothing(_) => 0,
+            Done::Branch(_) | Done::Pruned(_) | Done::Nothing(_) => 0,
         }
     }
 
@@ -271,7 +360,7 @@ impl Done {
         match self {
             Done::Job(o) => o.failure(),
             Done::Deployment(d) => d.failure(),
-            Done::Branch(_) | Done::Nothing(_) => None,
+            Done::Branch(_) | Done::Pruned(_) | Done::Nothing(_) => None,
         }
     }
 
@@ -280,7 +369,7 @@ impl Done {
         match self {
             Done::Job(o) => o.failure_log(),
             Done::Deployment(_) => None,
-            Done::Branch(_) | Done::Nothing(_) => None,
+            Done::Branch(_) | Done::Pruned(_) | Done::Nothing(_) => None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Apps on the wire: `GetApp`, for the app's default domain (a branch's URL).
+//! Apps on the wire: `GetApp`, for the app's default domain (a branch's URL) and its production
+//! branch.
 
 use serde_json::Value;
 
@@ -24,5 +25,20 @@ impl Client {
                 operation: "GetApp",
                 detail: "no app.defaultDomain".into(),
             })
+    }
+
+    /// `GET /apps/{appId}`: the app's production branch, when it has one.
+    pub async fn production_branch(&self) -> Result<Option<String>, ApiError> {
+        let path = format!("/apps/{}", encode_label(&self.target().app_id));
+        let raw = self
+            .call("GetApp", reqwest::Method::GET, &path, Vec::new())
+            .await?;
+        let v: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+            operation: "GetApp",
+            detail: format!("{e}"),
+        })?;
+        Ok(v.pointer("/app/productionBranch/branchName")
+            .and_then(Value::as_str)
+            .map(str::to_string))
     }
 }

@@ -75,11 +75,11 @@ impl Client {
             .unwrap_or_default())
     }
 
-    /// `GET /apps/{appId}/branches`: one page of the app's branch names, and the next token.
+    /// `GET /apps/{appId}/branches`: one page of the app's branches, and the next token.
     pub async fn list_branches_page(
         &self,
         next_token: Option<&str>,
-    ) -> Result<(Vec<String>, Option<String>), ApiError> {
+    ) -> Result<(Vec<Branch>, Option<String>), ApiError> {
         let mut path = format!(
             "/apps/{}/branches?maxResults=50",
             encode_label(&self.target().app_id)
@@ -90,26 +90,19 @@ impl Client {
         let raw = self
             .call("ListBranches", reqwest::Method::GET, &path, Vec::new())
             .await?;
-        let v: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            branches: Vec<Branch>,
+            #[serde(default)]
+            next_token: Option<String>,
+        }
+        let page: Page = serde_json::from_slice(&raw).map_err(|e| ApiError::Malformed {
             operation: "ListBranches",
             detail: format!("{e}"),
         })?;
-        let names = v
-            .get("branches")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::Malformed {
-                operation: "ListBranches",
-                detail: "no branches".into(),
-            })?
-            .iter()
-            .filter_map(|b| b.get("branchName")?.as_str().map(str::to_string))
-            .collect();
-        let next = v
-            .get("nextToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        Ok((names, next))
+        let next = page.next_token.filter(|t| !t.is_empty());
+        Ok((page.branches, next))
     }
 
     /// `GET /apps/{appId}/branches/{branchName}`.

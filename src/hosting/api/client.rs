@@ -83,6 +83,17 @@ impl Client {
         }
     }
 
+    /// The same client for another branch of the same app.
+    pub fn for_branch(&self, branch: &str) -> Client {
+        Client {
+            rest: self.rest.fork(),
+            target: Target {
+                branch: branch.to_string(),
+                ..self.target.clone()
+            },
+        }
+    }
+
     /// One call, once; AWS's error with what to check for it.
     pub async fn call(
         &self,
