@@ -40,6 +40,28 @@ impl Store {
         c
     }
 
+    /// Builds `ctx` for `platform` as `tag` (buildah, chroot isolation, no daemon) and checks the
+    /// image is of that platform's architecture.
+    fn build(&self, ctx: &Path, platform: &str, tag: &str) {
+        ok(
+            self.cmd("buildah")
+                .args(["bud", "--quiet", "--isolation", "chroot"])
+                .args(["--platform", platform, "-t", tag])
+                .arg(ctx)
+                .output()
+                .unwrap(),
+            "buildah bud",
+        );
+        let arch = ok(
+            self.cmd("podman")
+                .args(["image", "inspect", "--format", "{{.Architecture}}", tag])
+                .output()
+                .unwrap(),
+            "inspect",
+        );
+        assert_eq!(arch.trim(), platform.trim_start_matches("linux/"));
+    }
+
     /// `podman run` as CI would use it here: runc, and limits the sandbox lets runc set.
     fn run(&self, network: &str, args: &[&str]) -> Command {
         let mut c = self.cmd("podman");
@@ -139,33 +161,7 @@ fn the_image_builds_from_scratch_and_runs() {
         ("linux/amd64", TAG),
         ("linux/arm64", "localhost/amplify-start-job:arm64"),
     ] {
-        ok(
-            store
-                .cmd("buildah")
-                .args([
-                    "bud",
-                    "--quiet",
-                    "--isolation",
-                    "chroot",
-                    "--platform",
-                    platform,
-                    "-t",
-                    tag,
-                ])
-                .arg(ctx.path())
-                .output()
-                .unwrap(),
-            "buildah bud",
-        );
-        let arch = ok(
-            store
-                .cmd("podman")
-                .args(["image", "inspect", "--format", "{{.Architecture}}", tag])
-                .output()
-                .unwrap(),
-            "inspect",
-        );
-        assert_eq!(arch.trim(), platform.trim_start_matches("linux/"));
+        store.build(ctx.path(), platform, tag);
     }
 
     let size: u64 = ok(
@@ -348,25 +344,7 @@ fn the_amplify_local_image_answers_the_aws_cli_and_stops_on_sigterm() {
         ("linux/arm64", "localhost/amplify-local:arm64"),
         ("linux/amd64", tag),
     ] {
-        ok(
-            store
-                .cmd("buildah")
-                .args(["bud", "--quiet", "--isolation", "chroot"])
-                .args(["--platform", platform, "-t", tag])
-                .arg(ctx.path())
-                .output()
-                .unwrap(),
-            "buildah bud",
-        );
-        let arch = ok(
-            store
-                .cmd("podman")
-                .args(["image", "inspect", "--format", "{{.Architecture}}", tag])
-                .output()
-                .unwrap(),
-            "inspect",
-        );
-        assert_eq!(arch.trim(), platform.trim_start_matches("linux/"));
+        store.build(ctx.path(), platform, tag);
     }
     let compressed = compressed_size(&store, tag);
     eprintln!("amplify-local's image: {compressed} bytes gzip-compressed");
