@@ -734,7 +734,7 @@ fn botocore_reads_the_new_service_of_the_local_endpoint_over_https() {
 fn gen3_botocore_checks(tls: Option<&std::path::Path>) {
     let config = Config {
         gen3_apps: vec![
-            Gen3App::parse("shop,staging:manual").unwrap(),
+            Gen3App::parse("shop,staging:manual,live:LINEAR_10_PERCENT_EVERY_1_MINUTE").unwrap(),
             Gen3App::parse("blog,no-repo").unwrap(),
         ],
         ..Config::default()
@@ -743,6 +743,7 @@ fn gen3_botocore_checks(tls: Option<&std::path::Path>) {
         Some(dir) => tls_server(config, dir),
         None => Server::start(config),
     };
+    server.gen3_fork_push("shop", "7", &"f0".repeat(20));
     // The faults `amplify-local --gen3-fault` scripts, as AWS's model shapes them.
     for spec in ["402", "429:1", "500:2", "409"] {
         let (op, fault) = Fault::gen3_flag(&format!("ListDeploymentsForApp={spec}")).unwrap();

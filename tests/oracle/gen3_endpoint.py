@@ -1,7 +1,9 @@
 """amplify-local's new AWS Amplify as botocore 1.44.18's `amplifygen3` client sees it: every
 operation it serves, the paginators, the modelled errors (with their members: quotaCode,
 retryAfterSeconds), request ids, and a refused signature. Usage: gen3_endpoint.py ENDPOINT_URL
-[CA_BUNDLE]. The endpoint declares apps shop (with staging:manual) and blog (no-repo), and
+[CA_BUNDLE]. The endpoint declares apps shop (with staging:manual and
+live:LINEAR_10_PERCENT_EVERY_1_MINUTE, a rollout stage per read) and blog (no-repo), holds a
+fork pull request's push (#7, commit FORK_SHA) to shop, and
 answers ListDeploymentsForApp first with a 402, a 429 (Retry-After: 1), a 500 (Retry-After:
 2) and a 409 role refusal. Prints 'N
 passed, M failed'; exits 1 on a failure.
@@ -67,6 +69,58 @@ def put(url, body, checksum):
         return r.status
 
 
+FORK_SHA = "f0" * 20
+
+
+def succeed(c, env, ref):
+    """A Git deployment of `ref` to `env`, read until it succeeded."""
+    did = c.create_deployment(AppName="shop", EnvironmentName=env, SourceConfig={"GitSource": {"GitRef": ref}})["DeploymentId"]
+    for _ in range(3):
+        if c.get_deployment(AppName="shop", EnvironmentName=env, DeploymentId=did)["Status"] == "SUCCEEDED":
+            break
+    return did
+
+
+def release(c, staging):
+    """UpdateAliasRouting and CancelGradualRollout: promote, roll out, conflict, cancel."""
+    alias = lambda env: c.list_aliases(AppName="shop", EnvironmentName=env)["Aliases"][0]["AliasName"]  # noqa: E731
+    for did in staging:
+        c.get_deployment(AppName="shop", EnvironmentName="staging", DeploymentId=did)
+    promoted = c.update_alias_routing(AppName="shop", EnvironmentName="staging", AliasName=alias("staging"), RoutingConfig=[{"DeploymentId": staging[1], "Weight": 100}])
+    check("UpdateAliasRouting at once: no rollout state", "GradualRolloutState" not in promoted and bool(rid(promoted)), promoted)
+    routed = c.get_alias(AppName="shop", EnvironmentName="staging", AliasName=alias("staging"))["RoutingConfig"]
+    check("UpdateAliasRouting: the alias routes to the deployment promoted", routed == [{"DeploymentId": staging[1], "Weight": 100}], routed)
+    first, second = succeed(c, "live", "a"), succeed(c, "live", "b")
+    name = alias("live")
+    conflict = expect_error("a promote during a rollout", "ConflictException", lambda c: c.update_alias_routing(AppName="shop", EnvironmentName="live", AliasName=name, RoutingConfig=[{"DeploymentId": first, "Weight": 100}]))
+    check("ConflictException: 409 naming the rollout's target", conflict.get("ResponseMetadata", {}).get("HTTPStatusCode") == 409 and second in conflict.get("Error", {}).get("Message", ""), conflict)
+    cancelled = c.cancel_gradual_rollout(AppName="shop", EnvironmentName="live", AliasName=name)
+    check("CancelGradualRollout: an empty answer with a request id", set(cancelled) == {"ResponseMetadata"} and bool(rid(cancelled)), cancelled)
+    state = c.get_alias(AppName="shop", EnvironmentName="live", AliasName=name)
+    check("GetAlias after a cancel: CANCELLED, the traffic back", state["GradualRolloutState"]["Status"] == "CANCELLED" and state["RoutingConfig"][0]["DeploymentId"] == first and hasattr(state["GradualRolloutState"]["EndedAt"], "year"), state)
+    expect_error("a cancel with no rollout in progress", "ConflictException", lambda c: c.cancel_gradual_rollout(AppName="shop", EnvironmentName="live", AliasName=name))
+    rolling = c.update_alias_routing(AppName="shop", EnvironmentName="live", AliasName=name, RoutingConfig=[{"DeploymentId": second, "Weight": 100}], GradualRolloutConfig={"PresetConfig": {"Preset": "CANARY_10_PERCENT_5_MINUTES"}})
+    st = rolling.get("GradualRolloutState", {})
+    check("UpdateAliasRouting with a canary: IN_PROGRESS, 10% then 100%", st.get("Status") == "IN_PROGRESS" and [x["Weight"] for x in st.get("Schedule", [])] == [10, 100] and st["TargetRoutingConfig"][0]["DeploymentId"] == second, rolling)
+    expect_error("a rollout on preview", "ValidationException", lambda c: c.update_alias_routing(AppName="shop", EnvironmentName="preview", AliasName=alias("preview"), RoutingConfig=[{"DeploymentId": first, "Weight": 100}], GradualRolloutConfig={"PresetConfig": {"Preset": "LINEAR_10_PERCENT_EVERY_1_MINUTE"}}))
+    expect_error("a route to a deployment of another environment", "ResourceNotFoundException", lambda c: c.update_alias_routing(AppName="shop", EnvironmentName="staging", AliasName=alias("staging"), RoutingConfig=[{"DeploymentId": first, "Weight": 100}]))
+    expect_error("a route to no such alias", "ResourceNotFoundException", lambda c: c.update_alias_routing(AppName="shop", EnvironmentName="staging", AliasName="nope", RoutingConfig=[{"DeploymentId": staging[0], "Weight": 100}]))
+
+
+def fork(c):
+    """AcceptForkPullRequestDeployment: the held push deploys once accepted; twice is idempotent."""
+    accept = lambda c, env="preview", sha=FORK_SHA: c.accept_fork_pull_request_deployment(AppName="shop", EnvironmentName=env, CommitSha=sha, PullRequestNumber="7")  # noqa: E731
+    first = accept(c)
+    check("AcceptForkPullRequestDeployment: ACCEPTED", first["Outcome"] == "ACCEPTED", first)
+    built = [d for d in c.list_deployments_for_environment(AppName="shop", EnvironmentName="preview")["Deployments"] if d.get("SourceConfig", {}).get("GitSource", {}).get("CommitId") == FORK_SHA]
+    check("the held fork commit deploys to preview", len(built) == 1, built)
+    again = accept(c)
+    check("AcceptForkPullRequestDeployment again: ALREADY_ACCEPTED, nothing more built", again["Outcome"] == "ALREADY_ACCEPTED" and len([d for d in c.list_deployments_for_environment(AppName="shop", EnvironmentName="preview")["Deployments"] if d.get("SourceConfig", {}).get("GitSource", {}).get("CommitId") == FORK_SHA]) == 1, again)
+    expect_error("a fork commit for production", "ValidationException", lambda c: accept(c, env="production"))
+    expect_error("a commit that is not 40 lower-case hex", "ValidationException", lambda c: accept(c, sha="F0" * 20))
+    expect_error("a fork commit for no such environment", "ResourceNotFoundException", lambda c: accept(c, env="qa"))
+
+
 def main():
     c = client()
     # The endpoint answers the first two of these with the faults the test scripted.
@@ -91,7 +145,7 @@ def main():
     check("GetApp: a connected repository", "GitHubSource" in app.get("SourceConfig", {}), app)
     check("GetApp: a request id", bool(rid(app)))
     envs = [e["EnvironmentName"] for p in c.get_paginator("list_environments").paginate(AppName="shop", PaginationConfig={"PageSize": 2}) for e in p["Environments"]]
-    check("ListEnvironments: staging, preview, production", envs == ["staging", "preview", "production"], envs)
+    check("ListEnvironments: staging, live, preview, production", envs == ["staging", "live", "preview", "production"], envs)
     env = c.get_environment(AppName="shop", EnvironmentName="staging")
     check("GetEnvironment: CUSTOM, routed by hand", (env["Type"], env["Web"]["EnvironmentAliasConfig"]["RoutingMode"]) == ("CUSTOM", "MANUAL"), env)
     check("GetEnvironment: preview is PREVIEW", c.get_environment(AppName="shop", EnvironmentName="preview")["Type"] == "PREVIEW")
@@ -125,6 +179,9 @@ def main():
     check("ListAliases: the environment's, routed to the success", aliases[0]["Type"] == "ENVIRONMENT" and aliases[0]["RoutingConfig"][0]["DeploymentId"] == did, aliases)
     alias = c.get_alias(AppName="shop", EnvironmentName="preview", AliasName=aliases[0]["AliasName"])
     check("GetAlias: its URL", alias["Url"].startswith("https://preview-"), alias)
+
+    release(c, listed)
+    fork(c)
 
     expect_error("GetApp of no such app", "ResourceNotFoundException", lambda c: c.get_app(AppName="nope"))
     expect_error("GetEnvironment of no such environment", "ResourceNotFoundException", lambda c: c.get_environment(AppName="shop", EnvironmentName="qa"))

@@ -17,7 +17,7 @@ const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SU
                     [--gen3-app NAME[,ENV[:manual][:PRESET]]...[,no-repo]]...
                     [--fail-reason CODE] [--gen3-commit SHA] [--rollout-stage-seconds N]
                     [--digest-form base64|hex|sha256|none]
-                    [--gen3-fault OPERATION=402|409|429[:S]|500[:S]]... [--help]
+                    [--gen3-fault OPERATION=402|409|429[:S]|500[:S]|reset]... [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
@@ -52,7 +52,11 @@ CreateSourceUpload's digest it takes (default base64, S3's checksum form; AWS's 
 --gen3-fault makes the next call of a new-service operation (by API name, e.g.
 CreateDeployment) fail as AWS's model says it can, once per flag, in order: 402
 ServiceQuotaExceededException with quotaCode L-GEN3DEP, 429 ThrottlingException and 500
-InternalServerException with Retry-After S seconds (default 1), 409 RoleNotAssumableException.
+InternalServerException with Retry-After S seconds (default 1), 409 RoleNotAssumableException,
+or reset: the call is done, then its connection reset (a lost answer). UpdateAliasRouting
+promotes or rolls back (409 ConflictException while a rollout runs; preview only at once),
+CancelGradualRollout sends a rollout's traffic back, and AcceptForkPullRequestDeployment
+accepts a fork pull request's commit (ACCEPTED, then ALREADY_ACCEPTED).
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs

@@ -45,13 +45,16 @@ pub enum Op {
     Gen3ListDeploymentsForApp,
     Gen3ListAliases,
     Gen3GetAlias,
+    Gen3UpdateAliasRouting,
+    Gen3CancelGradualRollout,
+    Gen3AcceptForkPullRequestDeployment,
     /// A `GET` of a site a build serves (`Host` `*.amplifyapp.com` or `*.amplify.app`).
     Site,
 }
 
 impl Op {
     /// Every operation the router knows, in the order `--help` lists them.
-    pub const ALL: [Op; 30] = [
+    pub const ALL: [Op; 33] = [
         Op::StartJob,
         Op::GetJob,
         Op::ListJobs,
@@ -80,6 +83,9 @@ impl Op {
         Op::Gen3ListDeploymentsForApp,
         Op::Gen3ListAliases,
         Op::Gen3GetAlias,
+        Op::Gen3UpdateAliasRouting,
+        Op::Gen3CancelGradualRollout,
+        Op::Gen3AcceptForkPullRequestDeployment,
         Op::Gen3Upload,
         Op::Site,
     ];
@@ -113,6 +119,9 @@ impl Op {
             Op::Gen3ListDeploymentsForApp => "ListDeploymentsForApp",
             Op::Gen3ListAliases => "ListAliases",
             Op::Gen3GetAlias => "GetAlias",
+            Op::Gen3UpdateAliasRouting => "UpdateAliasRouting",
+            Op::Gen3CancelGradualRollout => "CancelGradualRollout",
+            Op::Gen3AcceptForkPullRequestDeployment => "AcceptForkPullRequestDeployment",
             Op::Upload | Op::Log | Op::Artifact | Op::Gen3Upload | Op::Site => return None,
         })
     }
@@ -133,7 +142,10 @@ impl Op {
             | Gen3ListDeploymentsForEnvironment
             | Gen3ListDeploymentsForApp
             | Gen3ListAliases
-            | Gen3GetAlias => GEN3,
+            | Gen3GetAlias
+            | Gen3UpdateAliasRouting
+            | Gen3CancelGradualRollout
+            | Gen3AcceptForkPullRequestDeployment => GEN3,
             _ => HOSTING,
         }
     }
@@ -320,6 +332,13 @@ mod router_tests {
             Op::Gen3GetAlias => (27, "GET", format!("{g}/aliases/preview")),
             Op::Gen3Upload => (28, "PUT", "/_gen3upload/t".into()),
             Op::Site => (29, "GET", "/index.html".into()),
+            Op::Gen3UpdateAliasRouting => (30, "PATCH", format!("{g}/aliases/preview")),
+            Op::Gen3CancelGradualRollout => {
+                (31, "POST", format!("{g}/aliases/preview/rollout/cancel"))
+            }
+            Op::Gen3AcceptForkPullRequestDeployment => {
+                (32, "POST", "/apps/shop/fork-pr-authorizations".into())
+            }
         }
     }
 

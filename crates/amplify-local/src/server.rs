@@ -181,6 +181,24 @@ impl Server {
         crate::gen3::aliases::cancel_rollout(app, env, &mut s);
     }
 
+    /// A fork pull request's push to the new service's app: held until its commit is
+    /// accepted (`AcceptForkPullRequestDeployment`), then deployed to `preview`.
+    pub fn gen3_fork_push(&self, app: &str, pull_request: &str, sha: &str) {
+        let mut s = self.state.lock().unwrap();
+        crate::gen3::forks::push(app, pull_request, sha, &mut s);
+    }
+
+    /// The fork commits accepted so far, as `app/sha`.
+    pub fn gen3_forks_accepted(&self) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        s.gen3
+            .forks
+            .iter()
+            .filter(|f| f.accepted)
+            .map(|f| format!("{}/{}", f.app, f.sha))
+            .collect()
+    }
+
     /// The new AWS Amplify's deployments, oldest first.
     pub fn gen3_deployments(&self) -> Vec<crate::Gen3Deployment> {
         self.state.lock().unwrap().gen3.deployments.clone()

@@ -80,12 +80,15 @@ impl Fault {
     /// name) and the error it answers next, as its model shapes it: 402
     /// `ServiceQuotaExceededException` with a quota code, 429 `ThrottlingException` and 500
     /// `InternalServerException` with `Retry-After` (SECONDS, default 1), 409
-    /// `RoleNotAssumableException`.
+    /// `RoleNotAssumableException`; `reset`: done, then the connection reset (a lost answer).
     pub fn gen3_flag(spec: &str) -> Option<(Op, Fault)> {
         let (name, answer) = spec.split_once('=')?;
         let op = Op::ALL
             .into_iter()
             .find(|op| op.service() == crate::GEN3 && op.api_name() == Some(name))?;
+        if answer == "reset" {
+            return Some((op, Fault::ApplyThenReset));
+        }
         let (status, seconds) = match answer.split_once(':') {
             Some((status, seconds)) => (status, Some(seconds.parse::<u32>().ok()?)),
             None => (answer, None),

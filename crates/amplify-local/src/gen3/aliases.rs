@@ -1,12 +1,14 @@
 //! Aliases: each environment has one (`Type: ENVIRONMENT`, named as the environment) with a
 //! stable URL and the deployment it routes to. A rollout preset other than `ALL_AT_ONCE` moves
 //! the traffic to a new deployment in stages (a read of the alias is a stage, or
-//! `--rollout-stage-seconds` each), then `COMPLETED`.
+//! `--rollout-stage-seconds` each), then `COMPLETED`. `UpdateAliasRouting` promotes or rolls
+//! back (refused while a rollout runs), `CancelGradualRollout` sends the traffic back.
 
 use serde_json::{Value, json};
 
-use crate::gen3::apps::{Gen3Environment, environment};
-use crate::gen3::routes::{ACCOUNT_ARN, paged};
+use crate::answer::json_object;
+use crate::gen3::apps::{Gen3Environment, PRESETS, environment};
+use crate::gen3::routes::{ACCOUNT_ARN, paged, validation};
 use crate::http::{Request, Response};
 use crate::state::{Config, State, now};
 
@@ -39,17 +41,23 @@ fn stages(preset: &str) -> Vec<u32> {
 
 /// A new success of environment `e`: served at once, or rolled out from what served.
 pub fn route(app: &str, e: &Gen3Environment, id: &str, s: &mut State) {
-    let before = active(app, &e.name, s);
-    let staged = stages(&e.preset);
+    start(app, &e.name, &e.preset, id, s);
+}
+
+/// Moves the environment's traffic to `id` as `preset` says: at once, or in stages from what
+/// served. The rollout started, if one did.
+fn start(app: &str, env: &str, preset: &str, id: &str, s: &mut State) -> Option<RolloutRecord> {
+    let before = active(app, env, s);
+    let staged = stages(preset);
     match before {
         Some(from) if staged.len() > 1 && from != id => {
             let t = now();
-            s.gen3.rollouts.retain(|r| {
-                !(r.app == app && r.environment == e.name && r.status == "IN_PROGRESS")
-            });
-            s.gen3.rollouts.push(RolloutRecord {
+            s.gen3
+                .rollouts
+                .retain(|r| !(r.app == app && r.environment == env && r.status == "IN_PROGRESS"));
+            let r = RolloutRecord {
                 app: app.to_string(),
-                environment: e.name.clone(),
+                environment: env.to_string(),
                 from,
                 to: id.to_string(),
                 stages: staged,
@@ -58,9 +66,14 @@ pub fn route(app: &str, e: &Gen3Environment, id: &str, s: &mut State) {
                 started: t,
                 stage_started: t,
                 ended: None,
-            });
+            };
+            s.gen3.rollouts.push(r.clone());
+            Some(r)
         }
-        _ => set_route(app, &e.name, id, s),
+        _ => {
+            set_route(app, env, id, s);
+            None
+        }
     }
 }
 
@@ -171,21 +184,32 @@ fn alias_json(app: &str, e: &Gen3Environment, config: &Config, s: &State, full: 
     if full {
         v["GradualRolloutConfig"] = json!({"PresetConfig": {"Preset": e.preset}});
         if let Some(r) = rollout {
-            let mut state = json!({
-                "Status": r.status,
-                "SourceRoutingConfig": [{"DeploymentId": r.from, "Weight": 100}],
-                "TargetRoutingConfig": [{"DeploymentId": r.to, "Weight": 100}],
-                "Schedule": r.stages.iter().map(|w| json!({"Weight": w})).collect::<Vec<_>>(),
-                "CurrentStageIndex": r.current,
-                "StartedAt": r.started,
-            });
-            if let Some(t) = r.ended {
-                state["EndedAt"] = json!(t);
-            }
-            v["GradualRolloutState"] = state;
+            v["GradualRolloutState"] = state_json(r, config);
         }
     }
     v
+}
+
+/// `GradualRolloutState`: each stage's weight and the time it takes effect.
+fn state_json(r: &RolloutRecord, config: &Config) -> Value {
+    let schedule: Vec<Value> = r
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, w)| json!({"Weight": w, "EffectiveAt": r.started + i as f64 * config.rollout_stage_secs}))
+        .collect();
+    let mut state = json!({
+        "Status": r.status,
+        "SourceRoutingConfig": [{"DeploymentId": r.from, "Weight": 100}],
+        "TargetRoutingConfig": [{"DeploymentId": r.to, "Weight": 100}],
+        "Schedule": schedule,
+        "CurrentStageIndex": r.current,
+        "StartedAt": r.started,
+    });
+    if let Some(t) = r.ended {
+        state["EndedAt"] = json!(t);
+    }
+    state
 }
 
 /// `GET .../aliases`: the environment's alias.
@@ -212,12 +236,158 @@ pub fn get(app: &str, env: &str, name: &str, config: &Config, s: &mut State) -> 
         Err(r) => return r,
     };
     if name != alias_name(env) {
-        return crate::gen3::routes::error(
-            404,
-            "ResourceNotFoundException",
-            &format!("Alias {name} not found."),
-        );
+        return not_found_alias(name);
     }
     advance(app, env, config, s);
     Response::json(200, &alias_json(app, &e, config, s, true))
+}
+
+fn not_found_alias(name: &str) -> Response {
+    crate::gen3::routes::error(
+        404,
+        "ResourceNotFoundException",
+        &format!("Alias {name} not found."),
+    )
+}
+
+fn in_progress<'a>(app: &str, env: &str, s: &'a State) -> Option<&'a RolloutRecord> {
+    s.gen3
+        .rollouts
+        .iter()
+        .find(|r| r.app == app && r.environment == env && r.status == "IN_PROGRESS")
+}
+
+/// The one route of `RoutingConfig` (the model allows exactly one), and the preset asked for.
+fn routing_request(body: &Value) -> Result<(String, u64, Option<String>), Response> {
+    let routes = body.get("RoutingConfig").and_then(Value::as_array);
+    let Some([route]) = routes.map(Vec::as_slice) else {
+        return Err(validation(
+            "1 validation error detected: Value at 'routingConfig' failed to satisfy constraint: Member must have length less than or equal to 1 and greater than or equal to 1",
+        ));
+    };
+    let id = route
+        .get("DeploymentId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !crate::gen3::deployments::valid_id(id) {
+        return Err(validation(&format!(
+            "1 validation error detected: Value '{id}' at 'routingConfig.1.member.deploymentId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z0-9]{{10}}"
+        )));
+    }
+    let weight = route.get("Weight").and_then(Value::as_u64);
+    let Some(weight) = weight.filter(|w| *w <= 100) else {
+        return Err(validation(
+            "1 validation error detected: Value at 'routingConfig.1.member.weight' failed to satisfy constraint: Member must have value less than or equal to 100",
+        ));
+    };
+    let preset = match body.get("GradualRolloutConfig") {
+        None | Some(Value::Null) => None,
+        Some(c) => match c.pointer("/PresetConfig/Preset").and_then(Value::as_str) {
+            Some(p) if PRESETS.contains(&p) => Some(p.to_string()),
+            _ => {
+                return Err(validation(&format!(
+                    "1 validation error detected: Value at 'gradualRolloutConfig.presetConfig.preset' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    PRESETS.join(", ")
+                )));
+            }
+        },
+    };
+    Ok((id.to_string(), weight, preset))
+}
+
+/// `PATCH .../aliases/{AliasName}`: promote or roll back. One route of weight 100 to a
+/// `SUCCEEDED` deployment of the environment; refused (409) while a rollout is in progress; the
+/// preview environment moves only at once.
+pub fn update_routing(
+    app: &str,
+    env: &str,
+    name: &str,
+    req: &Request,
+    config: &Config,
+    s: &mut State,
+) -> Response {
+    let e = match environment(config, app, env) {
+        Ok((_, e)) => e,
+        Err(r) => return r,
+    };
+    if name != alias_name(env) {
+        return not_found_alias(name);
+    }
+    let body = match json_object(&req.body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (id, weight, preset) = match routing_request(&body) {
+        Ok(asked) => asked,
+        Err(r) => return r,
+    };
+    let preset = preset.unwrap_or_else(|| e.preset.clone());
+    if e.kind() == "PREVIEW" && preset != "ALL_AT_ONCE" {
+        return validation(&format!(
+            "Gradual rollouts are not supported for the preview environment: use ALL_AT_ONCE, not {preset}."
+        ));
+    }
+    advance(app, env, config, s);
+    if let Some(r) = in_progress(app, env, s) {
+        return crate::gen3::routes::error(
+            409,
+            "ConflictException",
+            &format!(
+                "A gradual rollout to deployment {} is in progress for alias {name} (stage {} of {}). Cancel it or wait until it completes.",
+                r.to,
+                r.current + 1,
+                r.stages.len()
+            ),
+        );
+    }
+    let found = s
+        .gen3
+        .deployments
+        .iter()
+        .find(|d| d.app == app && d.environment == env && d.id == id);
+    match found.map(|d| d.status.as_str()) {
+        None => {
+            return crate::gen3::routes::error(
+                404,
+                "ResourceNotFoundException",
+                &format!("Deployment {id} not found."),
+            );
+        }
+        Some("SUCCEEDED") => {}
+        Some(status) => {
+            return validation(&format!(
+                "Deployment {id} is {status}: only a SUCCEEDED deployment can receive traffic."
+            ));
+        }
+    }
+    if weight != 100 {
+        return validation(
+            "The routing configuration must send all traffic (Weight 100) to one deployment.",
+        );
+    }
+    match start(app, env, &preset, &id, s) {
+        Some(r) => Response::json(200, &json!({"GradualRolloutState": state_json(&r, config)})),
+        None => Response::json(200, &json!({})),
+    }
+}
+
+/// `POST .../aliases/{AliasName}/rollout/cancel`: the rollout in progress ends `CANCELLED` and
+/// all traffic goes back to what served; none in progress is a `ConflictException` (a guess).
+pub fn cancel(app: &str, env: &str, name: &str, config: &Config, s: &mut State) -> Response {
+    if let Err(r) = environment(config, app, env) {
+        return r;
+    }
+    if name != alias_name(env) {
+        return not_found_alias(name);
+    }
+    advance(app, env, config, s);
+    if in_progress(app, env, s).is_none() {
+        return crate::gen3::routes::error(
+            409,
+            "ConflictException",
+            &format!("No gradual rollout is in progress for alias {name}."),
+        );
+    }
+    cancel_rollout(app, env, s);
+    Response::json(200, &json!({}))
 }

@@ -107,7 +107,7 @@ pub fn create(app: &str, env: &str, req: &Request, config: &Config, s: &mut Stat
 
 /// A new deployment in `status`; a `QUEUED` one supersedes the older waiting ones from its
 /// source.
-fn add(
+pub(crate) fn add(
     app: &str,
     env: &str,
     status: &str,
@@ -116,7 +116,14 @@ fn add(
     source: Source,
     s: &mut State,
 ) -> Deployment {
-    let t = now();
+    // Each deployment is created after the one before (a listing's order is its creation's).
+    let last = s
+        .gen3
+        .deployments
+        .iter()
+        .map(|d| d.created)
+        .fold(0.0, f64::max);
+    let t = now().max(last + 0.001);
     let id = format!(
         "{:010x}",
         crate::state::scramble(s.gen3.deployments.len() + 11) % 0xff_ffff_ffff

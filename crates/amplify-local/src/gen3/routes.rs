@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::gen3::{aliases, apps, deployments, uploads};
+use crate::gen3::{aliases, apps, deployments, forks, uploads};
 use crate::http::{Request, Response};
 use crate::router::Op;
 use crate::sigv4;
@@ -97,6 +97,25 @@ pub fn route(req: &Request, segs: &[String]) -> Option<(Op, Vec<String>)> {
         ("GET", ["apps", _, "environments", _, "aliases", _]) => {
             (Op::Gen3GetAlias, labels(&[1, 3, 5]))
         }
+        ("PATCH", ["apps", _, "environments", _, "aliases", _]) => {
+            (Op::Gen3UpdateAliasRouting, labels(&[1, 3, 5]))
+        }
+        (
+            "POST",
+            [
+                "apps",
+                _,
+                "environments",
+                _,
+                "aliases",
+                _,
+                "rollout",
+                "cancel",
+            ],
+        ) => (Op::Gen3CancelGradualRollout, labels(&[1, 3, 5])),
+        ("POST", ["apps", _, "fork-pr-authorizations"]) => {
+            (Op::Gen3AcceptForkPullRequestDeployment, labels(&[1]))
+        }
         ("POST", ["source-uploads"]) => (Op::Gen3CreateSourceUpload, Vec::new()),
         ("GET", ["source-uploads", _]) => (Op::Gen3GetSourceUpload, labels(&[1])),
         _ => return None,
@@ -121,6 +140,9 @@ pub fn apply(op: Op, p: &[String], req: &Request, config: &Config, s: &mut State
         Op::Gen3ListDeploymentsForApp => deployments::list_for_app(&p[0], req, config, s),
         Op::Gen3ListAliases => aliases::list(&p[0], &p[1], req, config, s),
         Op::Gen3GetAlias => aliases::get(&p[0], &p[1], &p[2], config, s),
+        Op::Gen3UpdateAliasRouting => aliases::update_routing(&p[0], &p[1], &p[2], req, config, s),
+        Op::Gen3CancelGradualRollout => aliases::cancel(&p[0], &p[1], &p[2], config, s),
+        Op::Gen3AcceptForkPullRequestDeployment => forks::accept(&p[0], req, config, s),
         _ => unreachable!("Hosting's operations are answered by its routes"),
     }
 }
