@@ -17,7 +17,8 @@ const USAGE: &str = "usage: amplify-local [--port N] [--bind ADDR] [--outcome SU
                     [--gen3-app NAME[,ENV[:manual][:PRESET]]...[,no-repo]]...
                     [--fail-reason CODE] [--gen3-commit SHA] [--rollout-stage-seconds N]
                     [--digest-form base64|hex|sha256|none]
-                    [--gen3-fault OPERATION=402|409|429[:S]|500[:S]|reset]... [--help]
+                    [--gen3-fault OPERATION=402|409|429[:S]|500[:S]|reset]...
+                    [--gen3-fork APP:PR:SHA]... [--help]
 
 Serves the Amplify job, deployment and branch operations on 127.0.0.1, or ADDR (port 0 = any
 free port). --start-job-rate (with --start-job-burst, default 1) throttles StartJob with a
@@ -56,7 +57,8 @@ InternalServerException with Retry-After S seconds (default 1), 409 RoleNotAssum
 or reset: the call is done, then its connection reset (a lost answer). UpdateAliasRouting
 promotes or rolls back (409 ConflictException while a rollout runs; preview only at once),
 CancelGradualRollout sends a rollout's traffic back, and AcceptForkPullRequestDeployment
-accepts a fork pull request's commit (ACCEPTED, then ALREADY_ACCEPTED).
+accepts a fork pull request's commit (ACCEPTED, then ALREADY_ACCEPTED); --gen3-fork holds a
+fork's push of SHA to pull request PR of APP until then (it deploys to preview once accepted).
 It answers as AWS does (see its README's fidelity table): one unfinished job per branch
 (StartJob on a busy branch: 429 LimitExceededException), RELEASE jobs recorded with commitId
 HEAD, sparse StartJob/StartDeployment answers, created deployments PENDING. --concurrent-jobs
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
     let mut bind = std::net::IpAddr::from([127, 0, 0, 1]);
     let mut config = Config::default();
     let mut faults = Vec::new();
+    let mut forks = Vec::new();
     let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -159,6 +162,9 @@ fn main() -> ExitCode {
             ("--gen3-fault", Some(spec)) if amplify_local::Fault::gen3_flag(&spec).is_some() => {
                 faults.push(amplify_local::Fault::gen3_flag(&spec).unwrap())
             }
+            ("--gen3-fork", Some(spec)) if fork_push(&spec).is_some() => {
+                forks.push(fork_push(&spec).unwrap())
+            }
             ("--site-down-seconds", Some(n)) if n.parse::<f64>().is_ok_and(|n| n >= 0.0) => {
                 config.site_down_secs = n.parse().unwrap()
             }
@@ -200,6 +206,9 @@ fn main() -> ExitCode {
     for (op, fault) in faults {
         server.push_faults(op, [fault]);
     }
+    for (app, pr, sha) in forks {
+        server.gen3_fork_push(&app, &pr, &sha);
+    }
     // As PID 1 of a container, a signal without a handler is ignored: `docker stop` and
     // `podman stop` send SIGTERM, Ctrl-C sends SIGINT; either ends the server at once. The
     // handlers are in place before the endpoint is announced.
@@ -225,6 +234,14 @@ fn main() -> ExitCode {
     report(&server, seen);
     eprintln!("amplify-local: {signal}: stopping");
     ExitCode::SUCCESS
+}
+
+/// `APP:PR:SHA`: a fork pull request's push, held until its commit is accepted.
+fn fork_push(spec: &str) -> Option<(String, String, String)> {
+    let mut parts = spec.splitn(3, ':');
+    let (app, pr, sha) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = !pr.is_empty() && pr.bytes().all(|b| b.is_ascii_digit());
+    (digits && sha.len() == 40 && !app.is_empty()).then(|| (app.into(), pr.into(), sha.into()))
 }
 
 /// `APP=BRANCH[,BRANCH...]`: an app and its branches.

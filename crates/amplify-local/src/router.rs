@@ -382,7 +382,7 @@ mod router_tests {
             );
         }
         assert_eq!(operations(HOSTING).len(), 13);
-        assert_eq!(operations(GEN3).len(), 12);
+        assert_eq!(operations(GEN3).len(), 15);
     }
 
     #[test]

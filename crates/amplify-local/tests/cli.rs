@@ -122,9 +122,11 @@ fn gen3_faults_from_flags_reach_botocore_as_modelled_errors() {
         .collect();
     let mut args = vec![
         "--gen3-app",
-        "shop,staging:manual",
+        "shop,staging:manual,live:LINEAR_10_PERCENT_EVERY_1_MINUTE",
         "--gen3-app",
         "blog,no-repo",
+        "--gen3-fork",
+        "shop:7:f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0",
     ];
     args.extend(faults.iter().flat_map(|f| ["--gen3-fault", f.as_str()]));
     let (mut child, url) = start_with(&args, Stdio::null());
