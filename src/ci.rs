@@ -34,6 +34,10 @@ pub struct Context {
     pub fork: Option<String>,
     /// The event is `pull_request_target`: the base's workflow, run with its secrets.
     pub pull_request_target: bool,
+    /// On GitHub Actions: the event's name (`GITHUB_EVENT_NAME`).
+    pub event_name: Option<String>,
+    /// What the event says of a pull request's head: for `mode: authorize-fork`.
+    pub pr_head: Option<PrHead>,
     /// What the CI says of one commit: its message and time.
     head_commit: Option<HeadCommit>,
     /// Where `git` may find the checkout.
@@ -46,6 +50,65 @@ struct HeadCommit {
     id: String,
     message: Option<Sourced<String>>,
     time: Option<Sourced<String>>,
+}
+
+/// A pull request's head as a GitHub event gives it: its number, head commit, author, and
+/// whether it comes from a fork (`None`: the event does not say).
+#[derive(Debug, Clone, Default)]
+pub struct PrHead {
+    pub number: Option<u64>,
+    pub sha: Option<Sourced<String>>,
+    pub author: Option<String>,
+    pub fork: Option<bool>,
+    pub head_repository: Option<String>,
+}
+
+/// The pull request of a `pull_request*`, `workflow_run` or `issue_comment` event's payload.
+fn pr_head_of(event: &str, p: &Value) -> Option<PrHead> {
+    let text = |ptr: &str| p.pointer(ptr).and_then(Value::as_str).map(str::to_string);
+    let sourced = |ptr: &str, from: &str| {
+        text(ptr).map(|value| Sourced {
+            value,
+            from: format!("event payload {from}"),
+        })
+    };
+    let differ = |head: Option<String>, base: Option<String>| match (head, base) {
+        (Some(h), Some(b)) => Some(!h.eq_ignore_ascii_case(&b)),
+        _ => None,
+    };
+    Some(match event {
+        e if e.starts_with("pull_request") => PrHead {
+            number: p.pointer("/pull_request/number").and_then(Value::as_u64),
+            sha: sourced("/pull_request/head/sha", "pull_request.head.sha"),
+            author: text("/pull_request/user/login"),
+            fork: differ(
+                text("/pull_request/head/repo/full_name"),
+                text("/pull_request/base/repo/full_name"),
+            )
+            .or(p
+                .pointer("/pull_request/head/repo/fork")
+                .and_then(Value::as_bool)),
+            head_repository: text("/pull_request/head/repo/full_name"),
+        },
+        "workflow_run" => PrHead {
+            number: p
+                .pointer("/workflow_run/pull_requests/0/number")
+                .and_then(Value::as_u64),
+            sha: sourced("/workflow_run/head_sha", "workflow_run.head_sha"),
+            author: text("/workflow_run/actor/login"),
+            fork: differ(
+                text("/workflow_run/head_repository/full_name"),
+                text("/workflow_run/repository/full_name"),
+            ),
+            head_repository: text("/workflow_run/head_repository/full_name"),
+        },
+        "issue_comment" if p.pointer("/issue/pull_request").is_some() => PrHead {
+            number: p.pointer("/issue/number").and_then(Value::as_u64),
+            author: text("/issue/user/login"),
+            ..PrHead::default()
+        },
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +134,8 @@ impl Context {
                 pull_request: None,
                 fork: None,
                 pull_request_target: false,
+                event_name: None,
+                pr_head: None,
                 head_commit: None,
                 workdir: std::env::current_dir().ok(),
             }
@@ -246,6 +311,7 @@ fn github(env: &Env) -> Result<Context, SettingsError> {
         .and_then(|p| p.pointer("/pull_request/number"))
         .and_then(Value::as_u64);
     let fork = payload.as_ref().filter(|_| is_pr).and_then(fork_of);
+    let pr_head = payload.as_ref().and_then(|p| pr_head_of(event_name, p));
     Ok(Context {
         provider: Some("GitHub Actions"),
         branch,
@@ -254,6 +320,8 @@ fn github(env: &Env) -> Result<Context, SettingsError> {
         pull_request,
         fork,
         pull_request_target: event_name == "pull_request_target",
+        event_name: Some(event_name.to_string()).filter(|e| !e.is_empty()),
+        pr_head,
         head_commit,
         workdir: env
             .get("GITHUB_WORKSPACE")
@@ -505,6 +573,8 @@ fn from_table(ci: &Ci, env: &Env) -> Context {
         pull_request: None,
         fork: None,
         pull_request_target: false,
+        event_name: None,
+        pr_head: None,
         head_commit,
         workdir,
     }

@@ -404,3 +404,18 @@ impl<T: serde::Serialize> serde::Serialize for Secret<T> {
         self.0.serialize(s)
     }
 }
+
+/// Seconds since the epoch as RFC 3339 in UTC, `2026-12-07T04:05:06Z`.
+pub fn rfc3339(secs: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}

@@ -49,6 +49,9 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// A promote, rollback or rollout abort of the new AWS Amplify.
+    #[error(transparent)]
+    Release(crate::gen3::release::ReleaseError),
     #[error("could not write {what} to {path}: {source}; the job was started ({started})")]
     Output {
         what: &'static str,
@@ -81,6 +84,14 @@ pub fn exit_code(err: &Error) -> u8 {
         Error::Archive(_) => 2,
         Error::Output { .. } => 1,
         Error::Refused { .. } => 3,
+        Error::Release(crate::gen3::release::ReleaseError::Refused { .. }) => 3,
+        Error::Release(crate::gen3::release::ReleaseError::Api(e))
+            if classify(e) == Class::Fatal =>
+        {
+            3
+        }
+        Error::Release(crate::gen3::release::ReleaseError::Api(_)) => 4,
+        Error::Release(crate::gen3::release::ReleaseError::Interrupted { code, .. }) => *code,
         Error::Deployment(crate::gen3::deploy::RetryError::Api(e))
             if classify(e) == Class::Fatal =>
         {
@@ -126,6 +137,12 @@ impl Error {
                 "an attempt's answer was lost, so a deployment may have been made: check {console} before running again"
             )),
             Error::Refused { hint, .. } => hint.clone(),
+            Error::Release(crate::gen3::release::ReleaseError::Refused { hint, .. }) => {
+                Some(hint.clone())
+            }
+            Error::Release(crate::gen3::release::ReleaseError::Api(e)) => {
+                e.hint().map(str::to_string)
+            }
             Error::Credentials(e) => e.hint(),
             Error::Busy(e) => e.hint(),
             _ => None,

@@ -14,19 +14,20 @@
 //! - layer 1: aws::net, ci, archive, waiting
 //! - layer 2: cli, aws::credentials, aws::error, source, hosting::preview, report::told, report::format, probe
 //! - layer 3: aws::rest, aws::retry, aws::fetch, hosting::job, gen3::settings
-//! - layer 4: aws::upload, hosting::api::client, gen3::api::client
-//! - layer 5: hosting::api::jobs, hosting::api::branches, hosting::api::apps, hosting::api::artifacts, gen3::api::apps, gen3::api::environments, gen3::api::uploads, gen3::api::deployments, gen3::api::aliases
-//! - layer 6: hosting::api::deployments, hosting::start_job, github, gen3::upload, gen3::deploy, gen3::wait, gen3::live, hosting::prune
+//! - layer 4: aws::upload, hosting::api::client, gen3::api::client, gen3::fork
+//! - layer 5: hosting::api::jobs, hosting::api::branches, hosting::api::apps, hosting::api::artifacts, gen3::api::apps, gen3::api::environments, gen3::api::uploads, gen3::api::deployments, gen3::api::aliases, gen3::api::forks
+//! - layer 6: hosting::api::deployments, hosting::start_job, github, gen3::upload, gen3::deploy, gen3::wait, gen3::live, gen3::release, hosting::prune, hosting::rollback
 //! - layer 7: hosting::wait, hosting::branch, hosting::supersede, hosting::logs, hosting::artifacts, hosting::live
 //! - layer 8: hosting::deploy, hosting::follow, hosting::apps, report::outcome
-//! - layer 9: hosting::busy, report::summary, report::deployment
+//! - layer 9: hosting::busy, report::summary, report::deployment, report::release
 //! - layer 10: report::outputs
 //! - layer 11: report::comment, report::github
 //! - layer 12: settings, error
 //! - layer 13: modes::prepare, modes::reads
 //! - layer 14: modes::finish
-//! - layer 15: modes::start, modes::follow, modes::delete_branch, modes::deploy, modes::prune
-//! - layer 16: modes::dry_run
+//! - layer 15: modes::start, modes::follow, modes::delete_branch, modes::deploy, modes::prune, modes::release
+//! - layer 16: modes::authorize_fork, modes::rollback
+//! - layer 17: modes::dry_run
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 // At most one error per run, on the way out: its size costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
@@ -76,6 +77,7 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
                 Mode::Follow => modes::follow::run(env, &ci, *settings, cancel).await,
                 Mode::DeleteBranch => modes::delete_branch::run(env, &ci, *settings, cancel).await,
                 Mode::Prune => modes::prune::run(env, &ci, *settings, cancel).await,
+                Mode::Rollback => modes::rollback::run(env, &ci, *settings, cancel).await,
             };
             (on_missing, done)
         }
@@ -85,6 +87,16 @@ pub async fn run(env: &Env, cancel: &Cancel) -> Result<Done, Error> {
                 on_missing,
                 modes::deploy::run(env, &ci, *settings, cancel).await,
             )
+        }
+        Run::Release(settings) => {
+            let on_missing = settings.on_missing_credentials;
+            let done = match settings.mode {
+                settings::ReleaseMode::AuthorizeFork => {
+                    modes::authorize_fork::run(env, &ci, *settings, cancel).await
+                }
+                _ => modes::release::run(env, &ci, *settings, cancel).await,
+            };
+            (on_missing, done)
         }
     };
     let skip_forks = on_missing == github_report::OnMissing::SkipForks;

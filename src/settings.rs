@@ -36,6 +36,8 @@ pub enum Mode {
     Follow,
     /// Delete the previews this tool made whose pull request closed or that grew old.
     Prune,
+    /// Start a RETRY of the branch's last good job before the one that serves.
+    Rollback,
 }
 
 impl Mode {
@@ -45,11 +47,18 @@ impl Mode {
             Some("delete-branch") => Ok(Mode::DeleteBranch),
             Some("follow") => Ok(Mode::Follow),
             Some("prune") => Ok(Mode::Prune),
+            Some("rollback") => Ok(Mode::Rollback),
+            Some("promote" | "abort-rollout" | "authorize-fork") => Err(SettingsError::of(
+                MODE,
+                env.get(MODE.var),
+                "it is a mode of the new AWS Amplify, and this run is for an Amplify Hosting app (app-id)",
+                "set app-name instead of app-id, or use start, follow, delete-branch, prune or rollback",
+            )),
             Some(_) => Err(SettingsError::of(
                 MODE,
                 env.get(MODE.var),
                 "not a mode",
-                "use start (the default), follow, delete-branch or prune",
+                "use start (the default), follow, delete-branch, prune or rollback; with app-name also promote, abort-rollout or authorize-fork",
             )),
         }
     }
@@ -90,6 +99,67 @@ pub struct Settings {
     pub prune_github: Option<crate::github::GitHub>,
 }
 
+/// `mode: rollback`: a RETRY of a job the run chooses (or `job-id` names), with no commit and
+/// no source; the branch must exist.
+fn rollback_job(env: &Env, ci: &ci::Context) -> Result<Job, SettingsError> {
+    use crate::hosting::job::{JOB_ID, JOB_TYPE};
+    let job_type = env.get(JOB_TYPE.var);
+    if let Some(t) = job_type.filter(|t| !t.eq_ignore_ascii_case("RETRY")) {
+        return Err(SettingsError::of(
+            JOB_TYPE,
+            Some(t),
+            "mode rollback starts a RETRY of an older job",
+            "leave job-type empty",
+        ));
+    }
+    for n in [
+        crate::source::SOURCE,
+        crate::source::SOURCE_URL,
+        crate::hosting::job::COMMIT_MESSAGE,
+        crate::hosting::job::COMMIT_TIME,
+        crate::hosting::job::JOB_REASON,
+        crate::hosting::branch::CREATE_BRANCH,
+    ] {
+        if let Some(v) = env.get(n.var) {
+            return Err(SettingsError::of(
+                n,
+                Some(v),
+                "mode rollback retries a job the branch already ran: it takes no source, commit, reason or new branch",
+                "leave it empty",
+            ));
+        }
+    }
+    let explicit = env.get(JOB_ID.var).map(str::to_string);
+    let plain = Env::from_pairs(
+        env.iter()
+            .filter(|(k, _)| k != JOB_TYPE.var && k != JOB_ID.var && k != COMMIT_ID.var),
+    );
+    let mut job = Job::from_env(&plain, ci)?;
+    if let Some(id) = &explicit {
+        if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SettingsError::of(
+                JOB_ID,
+                Some(id),
+                "a job ID is digits only",
+                "use the number of the job to roll back to, as the Amplify console shows it, e.g. 42",
+            ));
+        }
+    }
+    if let Some(c) = env.get(COMMIT_ID.var) {
+        return Err(SettingsError::of(
+            COMMIT_ID,
+            Some(c),
+            "a RETRY builds the retried job's commit: the commit is the job's, not a setting",
+            "leave commit-id empty, or name the job with job-id",
+        ));
+    }
+    job.job_type = JobType::Retry;
+    job.job_id = explicit;
+    job.commit = crate::hosting::job::Commit::default();
+    job.warnings.clear();
+    Ok(job)
+}
+
 /// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
 fn cancel_previous(env: &Env, mode: Mode, job: &Job) -> Result<bool, SettingsError> {
     let on = boolean(env.get(CANCEL_PREVIOUS.var), CANCEL_PREVIOUS)?;
@@ -109,7 +179,10 @@ impl Settings {
     /// Reads and checks every setting; nothing is sent and nothing written before this passes.
     pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Settings, SettingsError> {
         let mode = Mode::from_env(env)?;
-        let job = Job::from_env(env, ci)?;
+        let job = match mode {
+            Mode::Rollback => rollback_job(env, ci)?,
+            _ => Job::from_env(env, ci)?,
+        };
         let branch = BranchSettings::from_env(env, ci.pull_request)?;
         let comment = Comment::from_env(env, ci)?;
         let retry = Policy::from_env(env)?;
@@ -172,6 +245,227 @@ impl Settings {
 pub enum Run {
     Hosting(Box<Settings>),
     Gen3(Box<Gen3Settings>),
+    /// Promote, roll back, abort a rollout or accept a fork's commit on the new AWS Amplify.
+    Release(Box<ReleaseSettings>),
+}
+
+/// What a run does on the new AWS Amplify, other than deploying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseMode {
+    Promote,
+    Rollback,
+    AbortRollout,
+    AuthorizeFork,
+}
+
+impl ReleaseMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReleaseMode::Promote => "promote",
+            ReleaseMode::Rollback => "rollback",
+            ReleaseMode::AbortRollout => "abort-rollout",
+            ReleaseMode::AuthorizeFork => "authorize-fork",
+        }
+    }
+
+    /// `None` for a deployment (start, the default).
+    fn from_env(env: &Env) -> Result<Option<ReleaseMode>, SettingsError> {
+        Ok(Some(
+            match env.get(MODE.var).map(str::to_ascii_lowercase).as_deref() {
+                None | Some("start") => return Ok(None),
+                Some("promote") => ReleaseMode::Promote,
+                Some("rollback") => ReleaseMode::Rollback,
+                Some("abort-rollout") => ReleaseMode::AbortRollout,
+                Some("authorize-fork") => ReleaseMode::AuthorizeFork,
+                Some(_) => {
+                    return Err(SettingsError::of(
+                        MODE,
+                        env.get(MODE.var),
+                        "the new AWS Amplify deploys (start, the default), or promotes, rolls back, aborts a rollout or accepts a fork's commit; follow, delete-branch and prune are Amplify Hosting's",
+                        "use start, promote, rollback, abort-rollout or authorize-fork",
+                    ));
+                }
+            },
+        ))
+    }
+}
+
+/// Every setting of a promote, rollback, rollout abort or fork acceptance.
+#[derive(Debug, Clone)]
+pub struct ReleaseSettings {
+    pub mode: ReleaseMode,
+    pub place: crate::gen3::settings::Place,
+    /// `commit-id` (else the CI's): the commit whose deployment a promote means.
+    pub commit: crate::gen3::settings::Commit,
+    /// `deployment-id`: what a promote serves, or the guard of a rollback.
+    pub deployment_id: Option<String>,
+    /// `rollout`: the model's preset, or `None` for the environment's own.
+    pub rollout: Option<&'static str>,
+    /// `mode: authorize-fork`: the commit and its pull request.
+    pub fork: Option<crate::gen3::fork::ForkRequest>,
+    /// `cancel-on-abort`: a cancelled run aborts the rollout it started.
+    pub cancel_on_abort: bool,
+    pub retry: Policy,
+    pub request_timeout: Duration,
+    pub wait: Option<WaitSettings>,
+    pub credentials: credentials::Config,
+    pub tls: crate::aws::net::TlsConfig,
+    pub outputs: OutputSettings,
+    pub github: crate::report::github::GitHubReport,
+    pub on_missing_credentials: crate::report::github::OnMissing,
+}
+
+/// The settings only a deployment reads, with why each means nothing to the other modes.
+const DEPLOY_ONLY: [(Name, &str); 9] = [
+    (crate::source::SOURCE, "nothing is uploaded"),
+    (crate::gen3::settings::SOURCE_TYPE, "nothing is uploaded"),
+    (crate::gen3::settings::GIT_REF, "nothing is built"),
+    (
+        crate::gen3::settings::WAIT_ROLLOUT,
+        "with wait, promote and rollback follow their rollout anyway",
+    ),
+    (COMMENT_NAME, "it comments on no pull request"),
+    (
+        crate::waiting::ON_COMMIT_MISMATCH,
+        "nothing is built, so no other commit can be",
+    ),
+    (
+        crate::waiting::WAIT_FOR_URL,
+        "it probes no deployment's URL",
+    ),
+    (crate::waiting::URL_TIMEOUT, "it probes no deployment's URL"),
+    (crate::hosting::job::COMMIT_MESSAGE, "nothing is built"),
+];
+
+const COMMENT_NAME: Name = crate::report::comment::PR_COMMENT;
+
+fn refuse(n: Name, v: Option<&str>, why: &str, fix: &str) -> SettingsError {
+    SettingsError::of(n, v, why, fix)
+}
+
+/// `deployment-id`, `rollout` and `cancel-on-abort` (for promote and rollback), and
+/// `pull-request` (for authorize-fork), each refused where it means nothing.
+fn release_parts(
+    env: &Env,
+    mode: ReleaseMode,
+    place: &crate::gen3::settings::Place,
+) -> Result<(Option<String>, Option<&'static str>, bool), SettingsError> {
+    let m = mode.name();
+    let deployment_id = crate::gen3::settings::deployment_id(env)?;
+    let moves = matches!(mode, ReleaseMode::Promote | ReleaseMode::Rollback);
+    if let (Some(id), false) = (&deployment_id, moves) {
+        let why = format!("mode {m} acts on no deployment of its choosing");
+        return Err(refuse(
+            crate::gen3::settings::DEPLOYMENT_ID,
+            Some(id),
+            &why,
+            "leave deployment-id empty",
+        ));
+    }
+    let rollout = crate::gen3::settings::rollout(env, &place.environment)?;
+    if let (Some(_), false) = (rollout, moves) {
+        let n = crate::gen3::settings::ROLLOUT;
+        let why = format!("a rollout moves traffic in a promote or a rollback, and mode is {m}");
+        return Err(refuse(n, env.get(n.var), &why, "leave rollout empty"));
+    }
+    let pr = crate::gen3::settings::PULL_REQUEST;
+    if let (Some(v), false) = (env.get(pr.var), mode == ReleaseMode::AuthorizeFork) {
+        let why = format!(
+            "it names the pull request whose commit authorize-fork accepts, and mode is {m}"
+        );
+        return Err(refuse(pr, Some(v), &why, "leave pull-request empty"));
+    }
+    let cancel_on_abort = boolean(
+        env.get(crate::waiting::CANCEL_ON_ABORT.var),
+        crate::waiting::CANCEL_ON_ABORT,
+    )?;
+    if cancel_on_abort && !moves {
+        let n = crate::waiting::CANCEL_ON_ABORT;
+        let why = format!(
+            "it aborts the rollout a cancelled promote or rollback started, and mode is {m}"
+        );
+        return Err(refuse(
+            n,
+            env.get(n.var),
+            &why,
+            "leave cancel-on-abort empty",
+        ));
+    }
+    Ok((deployment_id, rollout, cancel_on_abort))
+}
+
+impl ReleaseSettings {
+    fn from_env(
+        env: &Env,
+        ci: &ci::Context,
+        mode: ReleaseMode,
+    ) -> Result<ReleaseSettings, SettingsError> {
+        refuse_hosting_only(env)?;
+        let m = mode.name();
+        for (n, why) in DEPLOY_ONLY {
+            if let Some(v) = env.get(n.var) {
+                let why = format!("it is a setting of a deployment, and mode is {m}: {why}");
+                return Err(refuse(n, Some(v), &why, "leave it empty"));
+            }
+        }
+        let place = crate::gen3::settings::Place::from_env(env)?;
+        let (deployment_id, rollout, cancel_on_abort) = release_parts(env, mode, &place)?;
+        let commit = crate::gen3::settings::commit(env, ci);
+        if mode == ReleaseMode::Promote && deployment_id.is_none() && commit.id.is_none() {
+            return Err(refuse(
+                crate::gen3::settings::DEPLOYMENT_ID,
+                None,
+                "promote needs the deployment to serve, and there is neither a deployment id nor a commit to find it by",
+                "set deployment-id, or commit-id to the commit whose deployment to promote",
+            ));
+        }
+        let fork = match mode {
+            ReleaseMode::AuthorizeFork => Some(crate::gen3::fork::ForkRequest::from_env(env, ci)?),
+            _ => None,
+        };
+        let retry = Policy::from_env(env)?;
+        let request_timeout = retry::request_timeout(env)?;
+        let wait = WaitSettings::from_env(env, false)?;
+        // The GitHub environment is the Amplify environment's, also on a pull request's run.
+        let mut plain = ci.clone();
+        plain.pull_request = None;
+        let github =
+            crate::report::github::GitHubReport::from_env(env, &plain, &place.environment)?;
+        if !matches!(mode, ReleaseMode::Promote | ReleaseMode::Rollback)
+            && !matches!(github, crate::report::github::GitHubReport::Off)
+        {
+            let n = crate::report::github::GITHUB_DEPLOYMENT;
+            let why = format!("promote and rollback record what is live, and mode is {m}");
+            return Err(refuse(
+                n,
+                env.get(n.var)
+                    .or(env.get(crate::report::github::GITHUB_STATUS.var)),
+                &why,
+                "leave github-deployment and github-status empty",
+            ));
+        }
+        let credentials = credentials::Config::from_env(env, &place.region, request_timeout)?;
+        let tls = crate::aws::net::TlsConfig::from_env(env)?;
+        let outputs = OutputSettings::from_env(env)?;
+        let on_missing_credentials = crate::report::github::OnMissing::from_env(env)?;
+        Ok(ReleaseSettings {
+            mode,
+            place,
+            commit,
+            deployment_id,
+            rollout,
+            fork,
+            cancel_on_abort,
+            retry,
+            request_timeout,
+            wait,
+            credentials,
+            tls,
+            outputs,
+            github,
+            on_missing_credentials,
+        })
+    }
 }
 
 /// Every setting of a deployment to the new AWS Amplify.
@@ -281,6 +575,23 @@ const HOSTING_ONLY: [(Name, &str); 22] = [
     ),
 ];
 
+/// A setting of Amplify Hosting set for a run of the new service: exit 2, saying why.
+fn refuse_hosting_only(env: &Env) -> Result<(), SettingsError> {
+    for (n, why) in HOSTING_ONLY {
+        if let Some(v) = env.get(n.var) {
+            return Err(SettingsError::of(
+                n,
+                Some(v),
+                &format!(
+                    "it is an Amplify Hosting setting, and this run is for an app of the new AWS Amplify (app-name): {why}"
+                ),
+                "leave it empty",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Reads and checks every setting of either service; nothing is sent and nothing written
 /// before this passes.
 pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Run, SettingsError> {
@@ -288,7 +599,12 @@ pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Run, SettingsError> {
     let app_name = env.get(crate::gen3::settings::APP_NAME.var);
     match (app_id, app_name) {
         (Some(id), Some(name)) => Err(crate::gen3::settings::both_apps(id, name)),
-        (None, Some(_)) => Ok(Run::Gen3(Box::new(Gen3Settings::from_env(env, ci)?))),
+        (None, Some(_)) => match ReleaseMode::from_env(env)? {
+            None => Ok(Run::Gen3(Box::new(Gen3Settings::from_env(env, ci)?))),
+            Some(mode) => Ok(Run::Release(Box::new(ReleaseSettings::from_env(
+                env, ci, mode,
+            )?))),
+        },
         (_, None) => {
             if let Some(n) = crate::gen3::settings::ONLY
                 .iter()
@@ -308,26 +624,18 @@ pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Run, SettingsError> {
 
 impl Gen3Settings {
     pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Gen3Settings, SettingsError> {
-        for (n, why) in HOSTING_ONLY {
+        refuse_hosting_only(env)?;
+        for n in [
+            crate::gen3::settings::DEPLOYMENT_ID,
+            crate::gen3::settings::ROLLOUT,
+            crate::gen3::settings::PULL_REQUEST,
+        ] {
             if let Some(v) = env.get(n.var) {
                 return Err(SettingsError::of(
                     n,
                     Some(v),
-                    &format!(
-                        "it is an Amplify Hosting setting, and this run is for an app of the new AWS Amplify (app-name): {why}"
-                    ),
-                    "leave it empty",
-                ));
-            }
-        }
-        match env.get(MODE.var).map(str::to_ascii_lowercase).as_deref() {
-            None | Some("start") => {}
-            Some(_) => {
-                return Err(SettingsError::of(
-                    MODE,
-                    env.get(MODE.var),
-                    "the new AWS Amplify deploys (start, the default); follow, delete-branch and prune are Amplify Hosting's",
-                    "leave mode empty",
+                    "a deployment does not read it: it is for promote, rollback and authorize-fork",
+                    "leave it empty, or set mode",
                 ));
             }
         }

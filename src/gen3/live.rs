@@ -109,6 +109,23 @@ pub fn say(live: &Live, ours: &str, environment: &str) -> String {
     }
 }
 
+/// `rollout stage 2 of 10: 20% of the traffic, the next at 05:40:00 UTC`.
+pub fn stage_line(r: &Rollout) -> String {
+    let next = r
+        .next_stage_at()
+        .map(|t| {
+            let t = crate::env::rfc3339(t as i64);
+            format!(", the next at {} UTC", &t[11..19])
+        })
+        .unwrap_or_default();
+    format!(
+        "rollout stage {} of {}: {}% of the traffic{next}",
+        r.current_stage_index + 1,
+        r.schedule.len().max(1),
+        r.stage_weight()
+    )
+}
+
 /// How a followed rollout ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RolloutEnd {
@@ -119,13 +136,15 @@ pub enum RolloutEnd {
 }
 
 /// Follows the environment's rollout stage by stage until it ends, `deadline` passes, or CI
-/// cancels the run. No rollout in progress: it has ended, as the alias says.
+/// cancels the run. No rollout in progress: it has ended, as the alias says. Each stage seen
+/// is logged and added to `seen`.
 pub async fn follow_rollout(
     client: &Client,
     alias: &str,
     poll: Duration,
     deadline: Instant,
     cancel: &Cancel,
+    seen: &mut Vec<String>,
 ) -> Result<RolloutEnd, ApiError> {
     let mut stage = None;
     loop {
@@ -139,12 +158,9 @@ pub async fn follow_rollout(
                 Some(r) if r.status == "IN_PROGRESS" => {
                     if stage != Some(r.current_stage_index) {
                         stage = Some(r.current_stage_index);
-                        tracing::info!(
-                            "rollout stage {} of {}: {}% of the traffic",
-                            r.current_stage_index + 1,
-                            r.schedule.len().max(1),
-                            r.stage_weight()
-                        );
+                        let line = stage_line(&r);
+                        tracing::info!("{line}");
+                        seen.push(line);
                     }
                 }
                 Some(r) => return Ok(RolloutEnd::Ended(r.status)),

@@ -30,8 +30,124 @@ pub const WAIT_ROLLOUT: Name = Name {
     input: "wait-rollout",
 };
 
+pub const DEPLOYMENT_ID: Name = Name {
+    var: "AMPLIFY_DEPLOYMENT_ID",
+    input: "deployment-id",
+};
+pub const ROLLOUT: Name = Name {
+    var: "AMPLIFY_ROLLOUT",
+    input: "rollout",
+};
+pub const PULL_REQUEST: Name = Name {
+    var: "AMPLIFY_PULL_REQUEST",
+    input: "pull-request",
+};
+
 /// The settings only the new service reads: refused with `app-id`.
-pub const ONLY: [Name; 4] = [ENVIRONMENT, SOURCE_TYPE, GIT_REF, WAIT_ROLLOUT];
+pub const ONLY: [Name; 7] = [
+    ENVIRONMENT,
+    SOURCE_TYPE,
+    GIT_REF,
+    WAIT_ROLLOUT,
+    DEPLOYMENT_ID,
+    ROLLOUT,
+    PULL_REQUEST,
+];
+
+/// `rollout`: how a promote or rollback moves the traffic. The input's names, and the
+/// model's `RolloutPreset` each maps to.
+pub const ROLLOUTS: [(&str, &str); 7] = [
+    ("instant", "ALL_AT_ONCE"),
+    ("canary-10pct-5m", "CANARY_10_PERCENT_5_MINUTES"),
+    ("canary-10pct-15m", "CANARY_10_PERCENT_15_MINUTES"),
+    ("canary-10pct-30m", "CANARY_10_PERCENT_30_MINUTES"),
+    ("linear-10pct-1m", "LINEAR_10_PERCENT_EVERY_1_MINUTE"),
+    ("linear-10pct-3m", "LINEAR_10_PERCENT_EVERY_3_MINUTES"),
+    ("linear-10pct-10m", "LINEAR_10_PERCENT_EVERY_10_MINUTES"),
+];
+
+/// The app, environment, region and endpoint a run addresses.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub app: String,
+    pub environment: String,
+    pub region: String,
+    pub endpoint: Url,
+}
+
+impl Place {
+    pub fn from_env(env: &Env) -> Result<Place, SettingsError> {
+        let app = name(
+            env,
+            APP_NAME,
+            None,
+            "the app's name as the Amplify console shows it, e.g. shop",
+        )?;
+        let environment = name(
+            env,
+            ENVIRONMENT,
+            Some("preview"),
+            "preview, production or a custom environment's name",
+        )?;
+        let region = crate::env::region(env)?;
+        let endpoint = endpoint_or(
+            env,
+            "AMPLIFYGEN3",
+            &format!("https://amplifygen3.{region}.api.aws"),
+        )?;
+        Ok(Place {
+            app,
+            environment,
+            region,
+            endpoint,
+        })
+    }
+}
+
+/// `rollout`: `None` unset (the environment's own preset applies), else the model's preset.
+/// A preset other than `ALL_AT_ONCE` cannot move the environment named `preview`.
+pub fn rollout(env: &Env, environment: &str) -> Result<Option<&'static str>, SettingsError> {
+    let Some(v) = env.get(ROLLOUT.var) else {
+        return Ok(None);
+    };
+    let lower = v.to_ascii_lowercase();
+    let Some((_, preset)) = ROLLOUTS.iter().find(|(n, _)| *n == lower) else {
+        return Err(SettingsError::of(
+            ROLLOUT,
+            Some(v),
+            "not a rollout",
+            "use instant, canary-10pct-5m, canary-10pct-15m, canary-10pct-30m, linear-10pct-1m, linear-10pct-3m or linear-10pct-10m",
+        ));
+    };
+    if environment == "preview" && *preset != "ALL_AT_ONCE" {
+        return Err(SettingsError::of(
+            ROLLOUT,
+            Some(v),
+            "the preview environment moves only at once: AWS has no gradual rollout for it",
+            "use rollout: instant (or leave it empty) for preview",
+        ));
+    }
+    Ok(Some(preset))
+}
+
+/// `deployment-id`: the model's `[a-z0-9]{10}`.
+pub fn deployment_id(env: &Env) -> Result<Option<String>, SettingsError> {
+    let Some(v) = env.get(DEPLOYMENT_ID.var) else {
+        return Ok(None);
+    };
+    let ok = v.len() == 10
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok {
+        return Err(SettingsError::of(
+            DEPLOYMENT_ID,
+            Some(v),
+            "a deployment id is 10 lower-case letters and digits",
+            "copy it from the Amplify console or from a deploy's job-id output, e.g. a1b2c3d4e5",
+        ));
+    }
+    Ok(Some(v.to_string()))
+}
 
 /// The model's limits on names (`AppName`, `EnvironmentName`: 1 to 40) and on `GitRef` (256).
 const NAME_MAX: usize = 40;
@@ -94,24 +210,12 @@ pub struct Deploy {
 impl Deploy {
     /// Reads and checks the deployment's settings, in the order a user would fix them.
     pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Deploy, SettingsError> {
-        let app = name(
-            env,
-            APP_NAME,
-            None,
-            "the app's name as the Amplify console shows it, e.g. shop",
-        )?;
-        let environment = name(
-            env,
-            ENVIRONMENT,
-            Some("preview"),
-            "preview, production or a custom environment's name",
-        )?;
-        let region = crate::env::region(env)?;
-        let endpoint = endpoint_or(
-            env,
-            "AMPLIFYGEN3",
-            &format!("https://amplifygen3.{region}.api.aws"),
-        )?;
+        let Place {
+            app,
+            environment,
+            region,
+            endpoint,
+        } = Place::from_env(env)?;
         let origin = origin(env, ci)?;
         let commit = commit(env, ci);
         let wait_rollout = boolean(env.get(WAIT_ROLLOUT.var), WAIT_ROLLOUT)?;
@@ -217,7 +321,7 @@ fn origin(env: &Env, ci: &ci::Context) -> Result<Origin, SettingsError> {
 }
 
 /// The run's commit: `commit-id`, else the CI's; its subject from `commit-message` or the CI.
-fn commit(env: &Env, ci: &ci::Context) -> Commit {
+pub fn commit(env: &Env, ci: &ci::Context) -> Commit {
     let id = match env.get(COMMIT_ID.var) {
         Some(c) => Some(Sourced {
             value: c.to_string(),

@@ -15,6 +15,7 @@ pub mod live;
 pub mod logs;
 pub mod preview;
 pub mod prune;
+pub mod rollback;
 pub mod start_job;
 pub mod supersede;
 pub mod wait;

@@ -493,7 +493,16 @@ async fn follow_our_rollout(
         return;
     };
     let deadline = tokio::time::Instant::now() + w.timeout.saturating_sub(elapsed);
-    match live::follow_rollout(client, &alias.alias_name, w.poll_interval, deadline, cancel).await {
+    let mut seen = Vec::new();
+    let followed = live::follow_rollout(
+        client,
+        &alias.alias_name,
+        w.poll_interval,
+        deadline,
+        cancel,
+        &mut seen,
+    );
+    match followed.await {
         Ok(end) => {
             let said = match &end {
                 RolloutEnd::Ended(status) => status.clone(),

@@ -20,6 +20,14 @@ pub async fn dry_run(env: &Env, cancel: &Cancel) -> Result<String, Error> {
             )
             .await;
         }
+        crate::settings::Run::Release(s) => {
+            return until_cancelled(
+                cancel,
+                PREPARING,
+                crate::modes::release::describe(env, &ci, &s),
+            )
+            .await;
+        }
     };
     let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
     Ok(match &p.settings.job.source {

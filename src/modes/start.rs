@@ -28,7 +28,18 @@ pub async fn run(
     cancel: &Cancel,
 ) -> Result<Done, Error> {
     let zip = zip_source(&settings, env, cancel).await?;
-    let mut p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
+    let p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
+    started(env, p, zip, cancel).await
+}
+
+/// The start once the settings are resolved and the client made (`mode: rollback` comes in
+/// here with its RETRY chosen).
+pub async fn started(
+    env: &Env,
+    mut p: Prepared,
+    zip: Option<archive::TempFile>,
+    cancel: &Cancel,
+) -> Result<Done, Error> {
     let create = p.settings.branch.create;
     let (reader, policy) = (p.client.for_app(&p.settings.job.app_id), p.settings.retry);
     let plan = reads::Plan {

@@ -329,6 +329,10 @@ pub enum Done {
     Branch(BranchDeleted),
     /// `mode: prune`: the branches kept and deleted.
     Pruned(Pruned),
+    /// A promote, rollback or rollout abort on the new AWS Amplify.
+    Released(Box<crate::report::release::Released>),
+    /// `mode: authorize-fork`: a fork's commit accepted (or nothing to accept).
+    Fork(crate::report::release::ForkAccepted),
     /// Nothing was done, for a reason said in a notice (a fork's pull request without
     /// credentials).
     Nothing(String),
@@ -341,6 +345,8 @@ impl Done {
             Done::Deployment(d) => d.stdout(),
             Done::Branch(b) => b.stdout(),
             Done::Pruned(p) => p.stdout(),
+            Done::Released(r) => r.stdout(),
+            Done::Fork(f) => f.stdout(),
             // One JSON line, as a start's result is, so `jq -r .jobId` reads null.
             Done::Nothing(why) => serde_json::json!({ "skipped": true, "reason": why })
                 .to_string()
@@ -352,7 +358,8 @@ impl Done {
         match self {
             Done::Job(o) => o.exit_code(),
             Done::Deployment(d) => d.exit_code(),
-            Done::Branch(_) | Done::Pruned(_) | Done::Nothing(_) => 0,
+            Done::Released(r) => r.exit_code(),
+            Done::Branch(_) | Done::Pruned(_) | Done::Fork(_) | Done::Nothing(_) => 0,
         }
     }
 
@@ -360,7 +367,8 @@ impl Done {
         match self {
             Done::Job(o) => o.failure(),
             Done::Deployment(d) => d.failure(),
-            Done::Branch(_) | Done::Pruned(_) | Done::Nothing(_) => None,
+            Done::Released(r) => r.failure(),
+            Done::Branch(_) | Done::Pruned(_) | Done::Fork(_) | Done::Nothing(_) => None,
         }
     }
 
@@ -368,7 +376,7 @@ impl Done {
     pub fn failure_log(&self) -> Option<&FailureLog> {
         match self {
             Done::Job(o) => o.failure_log(),
-            Done::Deployment(_) => None,
+            Done::Deployment(_) | Done::Released(_) | Done::Fork(_) => None,
             Done::Branch(_) | Done::Pruned(_) | Done::Nothing(_) => None,
         }
     }

@@ -1,5 +1,6 @@
 //! Aliases on the wire: `ListAliases` (the environment's alias: its stable URL and the
-//! deployment it serves) and `GetAlias` (with a gradual rollout's state).
+//! deployment it serves), `GetAlias` (with a gradual rollout's state), `UpdateAliasRouting`
+//! (promote, roll back: idempotent in effect, not in answer) and `CancelGradualRollout`.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -38,6 +39,8 @@ pub struct Route {
 pub struct Rollout {
     pub status: String,
     #[serde(default)]
+    pub source_routing_config: Vec<Route>,
+    #[serde(default)]
     pub target_routing_config: Vec<Route>,
     #[serde(default)]
     pub schedule: Vec<Value>,
@@ -46,6 +49,30 @@ pub struct Rollout {
 }
 
 impl Rollout {
+    /// The deployment the rollout moves the traffic to.
+    pub fn target(&self) -> Option<&str> {
+        self.target_routing_config
+            .first()
+            .map(|r| r.deployment_id.as_str())
+    }
+
+    /// The deployment the traffic comes from (and goes back to when it is cancelled).
+    pub fn source(&self) -> Option<&str> {
+        self.source_routing_config
+            .first()
+            .map(|r| r.deployment_id.as_str())
+    }
+
+    /// When the next stage takes effect, as AWS gives it (seconds since the epoch).
+    pub fn next_stage_at(&self) -> Option<f64> {
+        let next = self.schedule.get(self.current_stage_index + 1)?;
+        match next.get("EffectiveAt")? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(t) => crate::env::parse_time(t).map(|t| t as f64),
+            _ => None,
+        }
+    }
+
     /// The share of the traffic (percent) the new deployment has at the current stage.
     pub fn stage_weight(&self) -> u64 {
         self.schedule
@@ -105,5 +132,57 @@ impl Client {
             .call("GetAlias", reqwest::Method::GET, &path, Vec::new())
             .await?;
         parse("GetAlias", &raw)
+    }
+
+    /// `PATCH .../aliases/{AliasName}`: all traffic to `deployment`, at once or by `preset`
+    /// (none: the environment's own). The rollout it started, if AWS says one did.
+    pub async fn update_alias_routing(
+        &self,
+        name: &str,
+        deployment: &str,
+        preset: Option<&str>,
+    ) -> Result<Option<Rollout>, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            #[serde(default)]
+            gradual_rollout_state: Option<Rollout>,
+        }
+        let mut body = serde_json::json!({
+            "RoutingConfig": [{"DeploymentId": deployment, "Weight": 100}],
+        });
+        if let Some(p) = preset {
+            body["GradualRolloutConfig"] = serde_json::json!({"PresetConfig": {"Preset": p}});
+        }
+        let path = format!("{}/aliases/{}", self.environment_path(), encode_label(name));
+        let body = serde_json::to_vec(&body).expect("the body serializes");
+        let raw = self
+            .call("UpdateAliasRouting", reqwest::Method::PATCH, &path, body)
+            .await?;
+        let answer: Answer = if raw.iter().all(u8::is_ascii_whitespace) {
+            Answer {
+                gradual_rollout_state: None,
+            }
+        } else {
+            parse("UpdateAliasRouting", &raw)?
+        };
+        Ok(answer.gradual_rollout_state)
+    }
+
+    /// `POST .../aliases/{AliasName}/rollout/cancel`: the rollout's traffic goes back.
+    pub async fn cancel_gradual_rollout(&self, name: &str) -> Result<(), ApiError> {
+        let path = format!(
+            "{}/aliases/{}/rollout/cancel",
+            self.environment_path(),
+            encode_label(name)
+        );
+        self.call(
+            "CancelGradualRollout",
+            reqwest::Method::POST,
+            &path,
+            Vec::new(),
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -187,7 +187,7 @@ pub fn parse_job_summary_result(
     parse_summary(operation, result.job_summary)
 }
 
-fn parse_summary(operation: &'static str, raw: Value) -> Result<JobSummary, ApiError> {
+pub fn parse_summary(operation: &'static str, raw: Value) -> Result<JobSummary, ApiError> {
     let mut summary: JobSummary =
         serde_json::from_value(raw.clone()).map_err(|e| ApiError::Malformed {
             operation,
