@@ -106,6 +106,24 @@ pub const SETTINGS: &[Setting] = &[
         switch: true,
         ..s("wait-rollout", "AMPLIFY_WAIT_ROLLOUT", "false", "true")
     },
+    s(
+        "deployment-id",
+        "AMPLIFY_DEPLOYMENT_ID",
+        "none: the newest success of the commit",
+        "a1b2c3d4e5",
+    ),
+    s(
+        "rollout",
+        "AMPLIFY_ROLLOUT",
+        "the environment's own",
+        "canary-10pct-5m",
+    ),
+    s(
+        "pull-request",
+        "AMPLIFY_PULL_REQUEST",
+        "from the event",
+        "42",
+    ),
     s("if-busy", "AMPLIFY_IF_BUSY", "wait", "cancel"),
     Setting {
         switch: true,

@@ -192,6 +192,9 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
                 "source-type",
                 "git-ref",
                 "wait-rollout",
+                "deployment-id",
+                "rollout",
+                "pull-request",
                 "url-timeout",
                 "prune-older-than",
                 "prune-delete",
@@ -230,7 +233,13 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
     // (tests/github.rs), url-status with wait-for-url (tests/url.rs), the prune outputs with
     // mode: prune (tests/prune.rs); deployment-url and
     // environment-url are the new AWS Amplify's (below).
-    let gen3_only = ["deployment-url", "environment-url"];
+    let gen3_only = [
+        "deployment-url",
+        "environment-url",
+        "previous-deployment-id",
+        "rollout-status",
+        "fork-outcome",
+    ];
     let (deleting, starting): (Vec<String>, Vec<String>) = outputs
         .iter()
         .filter(|o| {
@@ -310,6 +319,9 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
         ("source-type", "prebuilt"),
         ("git-ref", "main"),
         ("wait-rollout", "true"),
+        ("deployment-id", "a1b2c3d4e5"),
+        ("rollout", "instant"),
+        ("pull-request", "7"),
     ] {
         let mut inputs = GOOD.to_vec();
         inputs.retain(|(n, _)| *n != input);
@@ -384,11 +396,60 @@ fn every_input_reaches_the_binary_and_every_declared_output_is_written() {
             .iter()
             .filter(|o| gen3_only.contains(&o.as_str()))
             .count()
-            == 2
+            == 5
     );
     let deployed = server.gen3_deployments();
     assert_eq!(deployed.len(), 1);
     assert_eq!(deployed[0].environment, "production");
+
+    // promote (deployment-id, rollout) and authorize-fork (pull-request) reach the binary
+    // through their inputs, and write their outputs.
+    let older = server.gen3_seed_deployment("shop", "production", "SUCCEEDED");
+    server.gen3_seed_deployment("shop", "production", "SUCCEEDED");
+    let release = [
+        ("app-name", "shop"),
+        ("environment", "production"),
+        ("aws-region", "us-east-1"),
+        ("mode", "promote"),
+        ("deployment-id", older.as_str()),
+        ("rollout", "instant"),
+    ];
+    let runner = container_env(&server, &release);
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written = runner.outputs();
+    assert_eq!(
+        written.keys().collect::<Vec<_>>(),
+        [
+            "commit-id",
+            "deployment-url",
+            "environment-url",
+            "job-id",
+            "previous-deployment-id",
+            "rollout-status"
+        ]
+    );
+    assert_eq!(written["job-id"], older);
+    let runner = container_env(
+        &server,
+        &[
+            ("app-name", "shop"),
+            ("aws-region", "us-east-1"),
+            ("mode", "authorize-fork"),
+            ("commit-id", &"ab".repeat(20)),
+            ("pull-request", "7"),
+        ],
+    );
+    let mut runner = runner;
+    runner
+        .env
+        .insert("GITHUB_EVENT_NAME".into(), "workflow_dispatch".into());
+    let run = runner.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        runner.outputs().keys().collect::<Vec<_>>(),
+        ["commit-id", "fork-outcome"]
+    );
 
     // The source input deploys the folder it names, relative to the workspace.
     let runner = container_env(

@@ -330,6 +330,7 @@ async fn change(
 ) -> Result<(), Error> {
     let (name, id) = (alias.alias_name.as_str(), target.deployment_id.as_str());
     let env = untrusted(&s.place.environment);
+    let mut rolled = already;
     if already {
         tracing::info!(
             "a rollout of deployment {id} to {env} is already in progress: following it"
@@ -343,7 +344,7 @@ async fn change(
             }
         );
         let sent = release::route_to(client, &s.retry, name, id, s.rollout, cancel).await;
-        sent.map_err(|e| interrupted_change(e, s))?;
+        rolled |= sent.map_err(|e| interrupted_change(e, s))?.is_some();
     }
     let poll = s
         .wait
@@ -366,6 +367,11 @@ async fn change(
     r.environment_url = now.url.clone().or(r.environment_url.take());
     match release::in_progress(&now).cloned() {
         None => {
+            // A rollout so short that it ended before the first read.
+            let ended = now.gradual_rollout_state.as_ref();
+            if let Some(st) = ended.filter(|st| rolled && st.target() == Some(id)) {
+                r.rollout_status = st.status.clone();
+            }
             r.said = format!("{env} now serves deployment {id}");
             tracing::info!("{}", r.said);
             Ok(())

@@ -27,6 +27,7 @@ pub async fn run(
         message: r.message,
         hint: Some(r.hint),
     })?;
+    manual_refused(&p, &choice).await?;
     let branch = p.settings.job.branch.value.clone();
     if !rollback::real_commit(&choice.target.commit_id) {
         tracing::warn!(
@@ -61,4 +62,29 @@ pub async fn run(
     p.body.commit_message = None;
     p.body.commit_time = None;
     crate::modes::start::started(env, p, None, cancel).await
+}
+
+/// A manual deployment has no commit to build again: its summary may not say `MANUAL` (AWS
+/// often leaves `jobType` out), but its steps do (no `BUILD`).
+async fn manual_refused(
+    p: &crate::modes::prepare::Prepared,
+    choice: &rollback::Choice,
+) -> Result<(), Error> {
+    let id = &choice.target.job_id;
+    let read = crate::aws::retry::repeatable::<_, ()>(&p.settings.retry, async || {
+        p.client.get_job(id).await
+    });
+    let job = read.await.map_err(crate::aws::retry::last_error)?;
+    let steps = &job.steps;
+    let manual = job.summary.job_type == "MANUAL"
+        || (!steps.is_empty() && !steps.iter().any(|s| s.step_name == "BUILD"));
+    if manual {
+        return Err(Error::Refused {
+            message: format!(
+                "job {id} is a manual deployment: a RETRY cannot deploy its files again"
+            ),
+            hint: Some("deploy the old artifact again (mode: start with source)".into()),
+        });
+    }
+    Ok(())
 }
