@@ -112,23 +112,20 @@ fn rollback_job(env: &Env, ci: &ci::Context) -> Result<Job, SettingsError> {
             "leave job-type empty",
         ));
     }
-    for n in [
+    let not_taken = [
         crate::source::SOURCE,
         crate::source::SOURCE_URL,
         crate::hosting::job::COMMIT_MESSAGE,
         crate::hosting::job::COMMIT_TIME,
         crate::hosting::job::JOB_REASON,
         crate::hosting::branch::CREATE_BRANCH,
-    ] {
-        if let Some(v) = env.get(n.var) {
-            return Err(SettingsError::of(
-                n,
-                Some(v),
-                "mode rollback retries a job the branch already ran: it takes no source, commit, reason or new branch",
-                "leave it empty",
-            ));
-        }
-    }
+    ];
+    none_of(
+        env,
+        &not_taken,
+        "mode rollback retries a job the branch already ran: it takes no source, commit, reason or new branch",
+        "leave it empty",
+    )?;
     let explicit = env.get(JOB_ID.var).map(str::to_string);
     let plain = Env::from_pairs(
         env.iter()
@@ -158,6 +155,14 @@ fn rollback_job(env: &Env, ci: &ci::Context) -> Result<Job, SettingsError> {
     job.commit = crate::hosting::job::Commit::default();
     job.warnings.clear();
     Ok(job)
+}
+
+/// The first of `names` that is set is exit 2, for `why`.
+fn none_of(env: &Env, names: &[Name], why: &str, fix: &str) -> Result<(), SettingsError> {
+    match names.iter().find(|n| env.get(n.var).is_some()) {
+        Some(n) => Err(SettingsError::of(*n, env.get(n.var), why, fix)),
+        None => Ok(()),
+    }
 }
 
 /// `cancel-previous` is for starts of RELEASE and MANUAL jobs.
@@ -625,20 +630,17 @@ pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Run, SettingsError> {
 impl Gen3Settings {
     pub fn from_env(env: &Env, ci: &ci::Context) -> Result<Gen3Settings, SettingsError> {
         refuse_hosting_only(env)?;
-        for n in [
+        let release_only = [
             crate::gen3::settings::DEPLOYMENT_ID,
             crate::gen3::settings::ROLLOUT,
             crate::gen3::settings::PULL_REQUEST,
-        ] {
-            if let Some(v) = env.get(n.var) {
-                return Err(SettingsError::of(
-                    n,
-                    Some(v),
-                    "a deployment does not read it: it is for promote, rollback and authorize-fork",
-                    "leave it empty, or set mode",
-                ));
-            }
-        }
+        ];
+        none_of(
+            env,
+            &release_only,
+            "a deployment does not read it: it is for promote, rollback and authorize-fork",
+            "leave it empty, or set mode",
+        )?;
         if boolean(
             env.get(crate::waiting::CANCEL_ON_ABORT.var),
             crate::waiting::CANCEL_ON_ABORT,

@@ -46,16 +46,6 @@ fn entries(zip: &[u8]) -> Vec<String> {
     amplify_local::zip_entries(zip).expect("a zip")
 }
 
-/// A spawned run, to its end.
-fn wait_child(child: std::process::Child) -> Run {
-    let out = child.wait_with_output().expect("the run ends");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 #[test]
 fn a_folder_is_uploaded_deployed_once_and_followed_to_its_end() {
     let server = serving(Config::default());

@@ -75,15 +75,6 @@ fn active(server: &Server, env: &str) -> String {
     parse_outputs(&gh.output())["job-id"].clone()
 }
 
-fn wait_child(child: std::process::Child) -> Run {
-    let out = child.wait_with_output().expect("the run ends");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 #[test]
 fn promote_by_id_moves_all_traffic_at_once_and_reports_before_and_after() {
     let server = serving(0.0);

@@ -130,6 +130,16 @@ pub fn github(server: &Server, event: &str, payload: serde_json::Value) -> Gh {
     Gh { dir, env }
 }
 
+/// A spawned run, to its end.
+pub fn wait_child(child: std::process::Child) -> Run {
+    let out = child.wait_with_output().expect("the run ends");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 pub fn run_with(env: &BTreeMap<String, String>, cwd: Option<&Path>) -> Run {
     run_args(env, cwd, &[])
 }
