@@ -844,3 +844,33 @@ fn hosting_rollback_refuses_a_head_or_manual_job_unless_job_id_names_it() {
         run.stderr
     );
 }
+
+#[test]
+fn an_environment_aws_reports_as_preview_takes_no_gradual_rollout() {
+    let server = serving(0.0);
+    let ids = three(&server, "canary");
+    // AWS says this custom-named environment is a PREVIEW one.
+    let env = json!({"AppName": APP, "EnvironmentName": "canary", "Type": "PREVIEW",
+                     "Web": {"EnvironmentAliasConfig": {"RoutingMode": "MANUAL"}}});
+    server.push_faults(
+        Op::Gen3GetEnvironment,
+        [Fault::Answer {
+            status: 200,
+            error_type: None,
+            content_type: "application/json".into(),
+            body: env.to_string(),
+            retry_after: None,
+        }],
+    );
+    let mut gh = releasing(&server, "promote", "canary");
+    gh.set("AMPLIFY_DEPLOYMENT_ID", &ids[0])
+        .set("AMPLIFY_ROLLOUT", "canary-10pct-5m");
+    let run = gh.run();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is a PREVIEW environment"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(calls(&server, Op::Gen3UpdateAliasRouting), 0);
+}

@@ -30,6 +30,12 @@ pub async fn dry_run(env: &Env, cancel: &Cancel) -> Result<String, Error> {
         }
     };
     let p = until_cancelled(cancel, PREPARING, connect(env, &ci, settings)).await?;
+    if p.settings.mode == crate::settings::Mode::Rollback && p.settings.job.job_id.is_none() {
+        return Ok(format!(
+            "mode rollback: reads the branch's jobs (ListJobs), then sends StartJob with jobType RETRY and the jobId of the job it chooses, no commit; the request before the job is chosen:\n{}",
+            p.client.describe_start_job(&p.body).await?
+        ));
+    }
     Ok(match &p.settings.job.source {
         None => p.client.describe_start_job(&p.body).await?,
         Some(_) => p.client.describe_create_deployment().await?,
