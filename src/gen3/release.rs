@@ -355,7 +355,20 @@ pub async fn until(
 
 /// `CancelGradualRollout`, safe to repeat: a refusal or an unknown outcome is judged by the
 /// alias (no rollout in progress any more: done). `false` when there was nothing to cancel.
-pub async fn abort(client: &Client, policy: &Policy, alias: &str) -> Result<bool, ReleaseError> {
+/// With `only_toward`, a rollout toward another deployment (not this run's) is left alone.
+pub async fn abort(
+    client: &Client,
+    policy: &Policy,
+    alias: &str,
+    only_toward: Option<&str>,
+) -> Result<bool, ReleaseError> {
+    if let Some(ours) = only_toward {
+        let now =
+            repeatable::<_, Deployment>(policy, async || client.get_alias(alias).await).await?;
+        if in_progress(&now).and_then(Rollout::target) != Some(ours) {
+            return Ok(false);
+        }
+    }
     let mut backoff = Backoff::new(policy);
     loop {
         backoff.attempt();

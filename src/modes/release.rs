@@ -457,10 +457,12 @@ async fn cancelled_rollout(
 ) -> Error {
     let target = rollout.target().unwrap_or_default();
     let after = if s.cancel_on_abort {
-        let aborted =
-            tokio::time::timeout(INTERRUPTED_CHECK, release::abort(client, &s.retry, alias));
+        let aborted = tokio::time::timeout(
+            INTERRUPTED_CHECK,
+            release::abort(client, &s.retry, alias, rollout.target()),
+        );
         match aborted.await {
-            Ok(Ok(_)) => {
+            Ok(Ok(true)) => {
                 r.rollout_status = "CANCELLED".into();
                 r.active = rollout.source().map(str::to_string);
                 format!(
@@ -535,7 +537,7 @@ async fn abort(
     let target = rollout.target().unwrap_or_default().to_string();
     let name = alias.alias_name.clone();
     let cancelled = async {
-        release::abort(client, &s.retry, &name)
+        release::abort(client, &s.retry, &name, None)
             .await
             .map_err(Error::Release)
     };
