@@ -147,6 +147,26 @@ fn a_dry_run_says_what_would_go_and_deletes_nothing() {
 }
 
 #[test]
+fn the_app_s_production_branch_is_kept_whatever_its_stage_and_tags() {
+    let server = two_apps();
+    // The console made the old preview `nightly` D2's production branch: GetApp names it.
+    server.set_production_branch(D2, "nightly");
+    let github = fake_github(Vec::new());
+    let mut gh = pruning(&server, &github);
+    gh.set("AMPLIFY_PRUNE_DELETE", "true");
+    let run = gh.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{D2}/nightly: kept: the app's production branch")),
+        "{}",
+        run.stderr
+    );
+    assert!(branch_names(&server).contains(&format!("{D2}/nightly")));
+    assert!(!branch_names(&server).contains(&format!("{D1}/pr-2")));
+}
+
+#[test]
 fn prune_delete_deletes_only_what_goes() {
     let server = two_apps();
     let github = fake_github(Vec::new());

@@ -130,6 +130,13 @@ impl Server {
         self.state.lock().unwrap().branches.push(branch);
     }
 
+    /// Makes `branch` the app's production branch, as the console's setting does: `GetApp`
+    /// names it in `productionBranch`, whatever its stage.
+    pub fn set_production_branch(&self, app_id: &str, branch: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.production_branches.insert(app_id.into(), branch.into());
+    }
+
     /// The branches created or seeded (not the implicit ones), in order.
     pub fn branches(&self) -> Vec<BranchRecord> {
         self.state.lock().unwrap().branches.clone()

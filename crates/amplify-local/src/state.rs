@@ -313,6 +313,8 @@ pub(crate) struct State {
     pub(crate) branches: Vec<BranchRecord>,
     /// Branches added when a request of the operation arrives (see `Server::seed_branch_on`).
     pub(crate) branch_hooks: Vec<(Op, BranchRecord)>,
+    /// Each app's production branch, when a test named one (`Server::set_production_branch`).
+    pub(crate) production_branches: HashMap<String, String>,
     /// Jobs "the webhook" starts: app, branch, commit, and how many more `ListJobs` calls of
     /// the branch pass before the job appears.
     pub(crate) webhooks: Vec<(String, String, String, u32)>,

@@ -140,25 +140,34 @@ fn not_found(branch: &str) -> Response {
     )
 }
 
-pub(crate) fn get_app(app: &str, config: &Config) -> Response {
+/// `GetApp`; `productionBranch` names the branch a test made the production one, else the
+/// app's first branch of stage `PRODUCTION` (which branch AWS names is a guess).
+pub(crate) fn get_app(app: &str, config: &Config, s: &State) -> Response {
     let t = now();
-    Response::json(
-        200,
-        &json!({ "app": {
-            "appId": app,
-            "appArn": format!("arn:aws:amplify:{}:{ACCOUNT}:apps/{app}", config.region),
-            "name": app,
-            "description": "",
-            "repository": "",
-            "platform": "WEB",
-            "createTime": t,
-            "updateTime": t,
-            "environmentVariables": {},
-            "defaultDomain": format!("{app}.amplifyapp.com"),
-            "enableBranchAutoBuild": false,
-            "enableBasicAuth": false,
-        }}),
-    )
+    let production = s.production_branches.get(app).cloned().or_else(|| {
+        s.branches
+            .iter()
+            .find(|b| b.app_id == app && b.stage == "PRODUCTION")
+            .map(|b| b.name.clone())
+    });
+    let mut answer = json!({ "app": {
+        "appId": app,
+        "appArn": format!("arn:aws:amplify:{}:{ACCOUNT}:apps/{app}", config.region),
+        "name": app,
+        "description": "",
+        "repository": "",
+        "platform": "WEB",
+        "createTime": t,
+        "updateTime": t,
+        "environmentVariables": {},
+        "defaultDomain": format!("{app}.amplifyapp.com"),
+        "enableBranchAutoBuild": false,
+        "enableBasicAuth": false,
+    }});
+    if let Some(b) = production {
+        answer["app"]["productionBranch"] = json!({ "branchName": b });
+    }
+    Response::json(200, &answer)
 }
 
 pub(crate) fn get_branch(app: &str, branch: &str, config: &Config, s: &State) -> Response {

@@ -71,7 +71,7 @@ pub(crate) fn apply(
             return resp;
         }
         return match op {
-            Op::GetApp => branches::get_app(app, config),
+            Op::GetApp => branches::get_app(app, config, s),
             Op::ListBranches => branches::list_branches(app, req, config, s),
             _ => branches::create_branch(app, req, config, s),
         };
