@@ -18,48 +18,21 @@ import urllib.error
 import urllib.request
 import zipfile
 
-import botocore.session
-from botocore.config import Config
+import common
+from common import check, request_id
 
 ENDPOINT = sys.argv[1]
 CA = sys.argv[2] if len(sys.argv) > 2 else None
-results = []
 
 
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)))
-
-
-def client(secret="local-secret-not-for-aws"):
-    return botocore.session.get_session().create_client(
-        "amplifygen3",
-        region_name="us-east-1",
-        endpoint_url=ENDPOINT,
-        aws_access_key_id="AKIDLOCALAMPLIFY",
-        aws_secret_access_key=secret,
-        config=Config(retries={"total_max_attempts": 1}),
-        verify=CA,
-    )
-
-
-def rid(meta):
-    return meta.get("ResponseMetadata", {}).get("RequestId", "")
+def client(secret=common.SECRET_KEY):
+    return common.client("amplifygen3", ENDPOINT, CA, {"total_max_attempts": 1}, secret)
 
 
 def expect_error(name, shape, call):
-    c = client()
-    try:
-        call(c)
-    except getattr(c.exceptions, shape) as e:
-        check(name + ": " + shape, True)
-        check(name + ": a request id", bool(rid(e.response)), e.response)
-        return e.response
-    except Exception as e:  # noqa: BLE001 - any other outcome is the failure checked
-        check(name + ": " + shape, False, repr(e))
-    else:
-        check(name + ": " + shape, False, "no error")
-    return {}
+    """The modelled error's response, or {} when it did not come."""
+    e = common.expect_error(name, client(), shape, call)
+    return e.response if e else {}
 
 
 def put(url, body, checksum):
@@ -87,7 +60,7 @@ def release(c, staging):
     for did in staging:
         c.get_deployment(AppName="shop", EnvironmentName="staging", DeploymentId=did)
     promoted = c.update_alias_routing(AppName="shop", EnvironmentName="staging", AliasName=alias("staging"), RoutingConfig=[{"DeploymentId": staging[1], "Weight": 100}])
-    check("UpdateAliasRouting at once: no rollout state", "GradualRolloutState" not in promoted and bool(rid(promoted)), promoted)
+    check("UpdateAliasRouting at once: no rollout state", "GradualRolloutState" not in promoted and bool(request_id(promoted)), promoted)
     routed = c.get_alias(AppName="shop", EnvironmentName="staging", AliasName=alias("staging"))["RoutingConfig"]
     check("UpdateAliasRouting: the alias routes to the deployment promoted", routed == [{"DeploymentId": staging[1], "Weight": 100}], routed)
     first, second = succeed(c, "live", "a"), succeed(c, "live", "b")
@@ -95,7 +68,7 @@ def release(c, staging):
     conflict = expect_error("a promote during a rollout", "ConflictException", lambda c: c.update_alias_routing(AppName="shop", EnvironmentName="live", AliasName=name, RoutingConfig=[{"DeploymentId": first, "Weight": 100}]))
     check("ConflictException: 409 naming the rollout's target", conflict.get("ResponseMetadata", {}).get("HTTPStatusCode") == 409 and second in conflict.get("Error", {}).get("Message", ""), conflict)
     cancelled = c.cancel_gradual_rollout(AppName="shop", EnvironmentName="live", AliasName=name)
-    check("CancelGradualRollout: an empty answer with a request id", set(cancelled) == {"ResponseMetadata"} and bool(rid(cancelled)), cancelled)
+    check("CancelGradualRollout: an empty answer with a request id", set(cancelled) == {"ResponseMetadata"} and bool(request_id(cancelled)), cancelled)
     state = c.get_alias(AppName="shop", EnvironmentName="live", AliasName=name)
     check("GetAlias after a cancel: CANCELLED, the traffic back", state["GradualRolloutState"]["Status"] == "CANCELLED" and state["RoutingConfig"][0]["DeploymentId"] == first and hasattr(state["GradualRolloutState"]["EndedAt"], "year"), state)
     expect_error("a cancel with no rollout in progress", "ConflictException", lambda c: c.cancel_gradual_rollout(AppName="shop", EnvironmentName="live", AliasName=name))
@@ -143,7 +116,7 @@ def main():
     check("ListApps pages one app at a time", apps == ["shop", "blog"], apps)
     app = c.get_app(AppName="shop")
     check("GetApp: a connected repository", "GitHubSource" in app.get("SourceConfig", {}), app)
-    check("GetApp: a request id", bool(rid(app)))
+    check("GetApp: a request id", bool(request_id(app)))
     envs = [e["EnvironmentName"] for p in c.get_paginator("list_environments").paginate(AppName="shop", PaginationConfig={"PageSize": 2}) for e in p["Environments"]]
     check("ListEnvironments: staging, live, preview, production", envs == ["staging", "live", "preview", "production"], envs)
     env = c.get_environment(AppName="shop", EnvironmentName="staging")
@@ -195,9 +168,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         status = getattr(e, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
         check("a refused signature: 403", status == 403, repr(e))
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if passed == len(results) else 1)
+    common.finish()
 
 
 main()

@@ -10,54 +10,24 @@ import ssl
 import sys
 from urllib.parse import urlparse
 
-import botocore.session
+import common
+from common import check, request_id
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 
 ENDPOINT = sys.argv[1]
 CA = sys.argv[2] if len(sys.argv) > 2 else None
 APP = "d1a2b3c4d5e6f7"
-CREDS = Credentials("AKIDLOCALAMPLIFY", "local-secret-not-for-aws")
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)))
+CREDS = Credentials(common.ACCESS_KEY, common.SECRET_KEY)
 
 
 def client():
-    session = botocore.session.get_session()
-    return session.create_client(
-        "amplify",
-        region_name="us-east-1",
-        endpoint_url=ENDPOINT,
-        aws_access_key_id=CREDS.access_key,
-        aws_secret_access_key=CREDS.secret_key,
-        config=Config(retries={"max_attempts": 1}),
-        verify=CA,
-    )
-
-
-def request_id(meta):
-    return meta.get("ResponseMetadata", {}).get("RequestId", "")
+    return common.client("amplify", ENDPOINT, CA, {"max_attempts": 1})
 
 
 def expect_error(name, shape, call):
-    c = client()
-    try:
-        call(c)
-    except getattr(c.exceptions, shape) as e:
-        check(name + ": " + shape, True)
-        check(name + ": error has a request id", bool(request_id(e.response)), e.response)
-        return e
-    except Exception as e:  # noqa: BLE001 - any other outcome is the failure being checked
-        check(name + ": " + shape, False, repr(e))
-    else:
-        check(name + ": " + shape, False, "no error")
-    return None
+    return common.expect_error(name, client(), shape, call)
 
 
 def connect(u):
@@ -194,9 +164,7 @@ def main():
     status, headers, body = raw(head, parts)
     check("a chunked body is read", status == 200 and json.loads(body)["jobSummary"]["jobId"] == "1", (status, body))
 
-    passed = sum(results)
-    print("%d passed, %d failed" % (passed, len(results) - passed))
-    sys.exit(0 if all(results) else 1)
+    common.finish()
 
 
 main()
