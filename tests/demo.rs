@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-#[test]
-fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
+/// Runs `scripts/demo ARG` with the binaries `cargo test --workspace` built; its stdout, and
+/// the result's JSON (the first line).
+fn demo(arg: &str) -> (String, serde_json::Value) {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_amplify-start-job"))
         .parent()
         .unwrap();
@@ -13,17 +14,23 @@ fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
     );
     let out = std::process::Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo"))
-        .arg("feature/demo")
+        .arg(arg)
         .env("AMPLIFY_BIN_DIR", bin_dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let result: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let result = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    (stdout, result)
+}
+
+#[test]
+fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
+    let (stdout, result) = demo("feature/demo");
     assert_eq!(result["jobId"], "1");
     assert_eq!(result["status"], "PENDING");
     assert_eq!(
@@ -47,22 +54,7 @@ fn the_readme_demo_starts_a_job_against_the_local_endpoint() {
 
 #[test]
 fn the_readme_demo_deploys_to_the_new_amplify_too() {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_amplify-start-job"))
-        .parent()
-        .unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo"))
-        .arg("--new-amplify")
-        .env("AMPLIFY_BIN_DIR", bin_dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let (stdout, result) = demo("--new-amplify");
     assert_eq!(result["Status"], "SUCCEEDED");
     assert!(
         stdout.contains("\ndeployment-url<<ghadelimiter_"),
