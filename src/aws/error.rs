@@ -69,6 +69,22 @@ impl ApiError {
         }
     }
 
+    /// The same error with what to check for its code, as `hint_for` says (only AWS's answers
+    /// carry one), and the quota's code when AWS named one.
+    pub fn hinted(self, hint_for: impl FnOnce(&str) -> Option<String>) -> ApiError {
+        let ApiError::Service {
+            code, quota_code, ..
+        } = &self
+        else {
+            return self;
+        };
+        match (hint_for(code), quota_code.clone()) {
+            (Some(hint), Some(q)) => self.with_hint(format!("{hint} (quota code {q})")),
+            (Some(hint), None) => self.with_hint(hint),
+            (None, _) => self,
+        }
+    }
+
     /// The same error with `hint` for what to do (only AWS's answers carry one).
     pub fn with_hint(mut self, new: String) -> ApiError {
         if let ApiError::Service { hint, .. } = &mut self {

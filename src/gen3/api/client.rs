@@ -78,19 +78,7 @@ impl Client {
         body: Vec<u8>,
     ) -> Result<Vec<u8>, ApiError> {
         let result = self.rest.call(operation, method, path, body).await;
-        result.map_err(|e| match &e {
-            ApiError::Service {
-                code, quota_code, ..
-            } => match (hint_for(operation, code, &self.target), quota_code) {
-                (Some(hint), Some(q)) => {
-                    let hint = format!("{hint} (quota code {q})");
-                    e.with_hint(hint)
-                }
-                (Some(hint), None) => e.with_hint(hint),
-                (None, _) => e,
-            },
-            _ => e,
-        })
+        result.map_err(|e| e.hinted(|code| hint_for(operation, code, &self.target)))
     }
 
     /// A `POST` as `--dry-run` shows it: signed, the signature and session token redacted.

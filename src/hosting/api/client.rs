@@ -103,13 +103,7 @@ impl Client {
         body: Vec<u8>,
     ) -> Result<Vec<u8>, ApiError> {
         let result = self.rest.call(operation, method, path, body).await;
-        result.map_err(|e| match &e {
-            ApiError::Service { code, .. } => match hint_for(operation, code, &self.target) {
-                Some(hint) => e.with_hint(hint),
-                None => e,
-            },
-            _ => e,
-        })
+        result.map_err(|e| e.hinted(|code| hint_for(operation, code, &self.target)))
     }
 
     /// A `POST` as `--dry-run` shows it: signed, the signature and session token redacted.
