@@ -755,13 +755,7 @@ fn gen3_botocore_checks(tls: Option<&std::path::Path>) {
         cmd.arg(dir.join("ca.pem"));
     }
     let out = cmd.output().expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.trim_end().ends_with("passed, 0 failed"), "{stdout}");
+    all_passed(&out);
     assert!(
         server
             .requests()

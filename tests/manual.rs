@@ -69,13 +69,7 @@ fn zipfile_reads(bytes: &[u8], folder: &Path) -> Vec<String> {
         &[script.as_ref(), zip.as_os_str(), folder.as_os_str()],
         Path::new("."),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.trim_end().ends_with(" passed, 0 failed"), "{stdout}");
+    let stdout = all_passed(&out);
     serde_json::from_str(stdout.lines().next().unwrap()).unwrap()
 }
 

@@ -140,6 +140,19 @@ pub fn wait_child(child: std::process::Child) -> Run {
     }
 }
 
+/// An oracle script's run (`N passed, M failed` last): it must exit 0 with none failed. Its
+/// stdout.
+pub fn all_passed(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.trim_end().ends_with(" passed, 0 failed"), "{stdout}");
+    stdout
+}
+
 pub fn run_with(env: &BTreeMap<String, String>, cwd: Option<&Path>) -> Run {
     run_args(env, cwd, &[])
 }
