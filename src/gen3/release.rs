@@ -227,6 +227,14 @@ pub fn routes_to(alias: &Alias, target: &str) -> bool {
     rolling || (in_progress(alias).is_none() && alias.active() == Some(target))
 }
 
+/// The deployment that serves: during a rollout the one it comes from, else the one the alias
+/// routes all traffic to.
+pub fn serving(alias: &Alias) -> Option<&str> {
+    in_progress(alias)
+        .and_then(Rollout::source)
+        .or(alias.active())
+}
+
 /// The rollout in progress on the alias, if any.
 pub fn in_progress(alias: &Alias) -> Option<&Rollout> {
     alias

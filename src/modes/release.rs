@@ -161,10 +161,7 @@ enum Plan {
 async fn plan(client: &Client, s: &ReleaseSettings, alias: &Alias) -> Result<Plan, ReleaseError> {
     let env = untrusted(&s.place.environment);
     let rolling = release::in_progress(alias);
-    let active = rolling
-        .and_then(Rollout::source)
-        .or(alias.active())
-        .map(str::to_string);
+    let active = release::serving(alias).map(str::to_string);
     let target = match s.mode {
         ReleaseMode::Promote => {
             let commit = s.commit.id.as_ref().map(|c| c.value.as_str());
@@ -220,21 +217,11 @@ async fn unchanged(
         None => None,
     };
     Released {
-        mode: s.mode.name(),
-        app: s.place.app.clone(),
-        environment: s.place.environment.clone(),
         active,
-        previous: None,
-        environment_url: alias.url.clone(),
-        deployment_url: None,
-        rollout_status: "NONE".into(),
         before: side.clone(),
         after: side,
-        stages: Vec::new(),
         said,
-        ending: Ending::Done,
-        github_deployment_id: None,
-        format: s.outputs.format,
+        ..base(s, alias)
     }
 }
 
@@ -273,30 +260,18 @@ async fn moved(
     cancel: &Cancel,
 ) -> Result<Released, Error> {
     let rolling = release::in_progress(alias);
-    let previous = rolling
-        .and_then(Rollout::source)
-        .or(alias.active())
-        .map(str::to_string);
+    let previous = release::serving(alias).map(str::to_string);
     let before = match &previous {
         Some(id) => Some(side_of(client, s, id).await),
         None => None,
     };
     let mut r = Released {
-        mode: s.mode.name(),
-        app: s.place.app.clone(),
-        environment: s.place.environment.clone(),
         active: Some(target.deployment_id.clone()),
-        previous: previous.clone(),
-        environment_url: alias.url.clone(),
+        previous,
         deployment_url: target.url(),
-        rollout_status: "NONE".into(),
         before,
         after: Some(side(target, s)),
-        stages: Vec::new(),
-        said: String::new(),
-        ending: Ending::Done,
-        github_deployment_id: None,
-        format: s.outputs.format,
+        ..base(s, alias)
     };
     let reporter = s.github.reporter();
     if let Some(rep) = reporter {
@@ -527,7 +502,7 @@ async fn abort(
 ) -> Result<Released, Error> {
     let env = untrusted(&s.place.environment);
     let state = alias.gradual_rollout_state.clone();
-    let mut r = unchanged_abort(s, &alias);
+    let mut r = base(s, &alias);
     let Some(rollout) = release::in_progress(&alias).cloned() else {
         r.said = format!("no rollout is in progress in {env}: nothing to abort");
         r.rollout_status = state.map_or("NONE".into(), |st| st.status);
@@ -584,7 +559,9 @@ async fn abort(
     Ok(r)
 }
 
-fn unchanged_abort(s: &ReleaseSettings, alias: &Alias) -> Released {
+/// The environment as its alias shows it, nothing changed yet: what every mode's report starts
+/// from.
+fn base(s: &ReleaseSettings, alias: &Alias) -> Released {
     Released {
         mode: s.mode.name(),
         app: s.place.app.clone(),
