@@ -9,7 +9,7 @@
 use crate::aws::error::ApiError;
 use crate::aws::retry::{Policy, last_error, repeatable};
 use crate::hosting::api::client::Client;
-use crate::hosting::api::jobs::JobSummary;
+use crate::hosting::api::jobs::{JobSummary, Step};
 
 /// How many pages of the branch's jobs are read at most (50 each).
 const MAX_PAGES: usize = 20;
@@ -119,7 +119,7 @@ pub fn choose(jobs: &[JobSummary], explicit: Option<&str>) -> Result<Choice, Ref
 /// branch's tip (allowed only when `job-id` names it).
 fn checked(serving: JobSummary, target: JobSummary, explicit: bool) -> Result<Choice, Refusal> {
     let id = &target.job_id;
-    if target.job_type == "MANUAL" || target.raw.get("sourceUrl").is_some() {
+    if manual(&target, &[]) {
         return Err(refuse(
             format!("job {id} is a manual deployment: a RETRY cannot deploy its files again"),
             "deploy the old artifact again (mode: start with source)",
@@ -135,6 +135,14 @@ fn checked(serving: JobSummary, target: JobSummary, explicit: bool) -> Result<Ch
         ));
     }
     Ok(Choice { serving, target })
+}
+
+/// A manual deployment: its summary says `MANUAL` or names a source URL, or its steps (when
+/// known) have no `BUILD`. AWS often leaves `jobType` out of summaries.
+pub fn manual(summary: &JobSummary, steps: &[Step]) -> bool {
+    summary.job_type == "MANUAL"
+        || summary.raw.get("sourceUrl").is_some()
+        || (!steps.is_empty() && !steps.iter().any(|s| s.step_name == "BUILD"))
 }
 
 /// The job reason: which job the rollback goes from and to (at most 255 characters).

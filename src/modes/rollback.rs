@@ -64,8 +64,8 @@ pub async fn run(
     crate::modes::start::started(env, p, None, cancel).await
 }
 
-/// A manual deployment has no commit to build again: its summary may not say `MANUAL` (AWS
-/// often leaves `jobType` out), but its steps do (no `BUILD`).
+/// A manual deployment has no commit to build again: its summary may not say so, but its
+/// steps do (GetJob).
 async fn manual_refused(
     p: &crate::modes::prepare::Prepared,
     choice: &rollback::Choice,
@@ -75,10 +75,7 @@ async fn manual_refused(
         p.client.get_job(id).await
     });
     let job = read.await.map_err(crate::aws::retry::last_error)?;
-    let steps = &job.steps;
-    let manual = job.summary.job_type == "MANUAL"
-        || (!steps.is_empty() && !steps.iter().any(|s| s.step_name == "BUILD"));
-    if manual {
+    if rollback::manual(&job.summary, &job.steps) {
         return Err(Error::Refused {
             message: format!(
                 "job {id} is a manual deployment: a RETRY cannot deploy its files again"
