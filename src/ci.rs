@@ -81,13 +81,12 @@ fn pr_head_of(event: &str, p: &Value) -> Option<PrHead> {
             number: p.pointer("/pull_request/number").and_then(Value::as_u64),
             sha: sourced("/pull_request/head/sha", "pull_request.head.sha"),
             author: text("/pull_request/user/login"),
-            fork: differ(
-                text("/pull_request/head/repo/full_name"),
-                text("/pull_request/base/repo/full_name"),
-            )
-            .or(p
-                .pointer("/pull_request/head/repo/fork")
-                .and_then(Value::as_bool)),
+            fork: fork_of(p).map(|_| true).or_else(|| {
+                let known = |ptr: &str| p.pointer(ptr).is_some();
+                let head = known("/pull_request/head/repo/full_name");
+                let base = known("/pull_request/base/repo/full_name");
+                (head && (base || known("/pull_request/head/repo/fork"))).then_some(false)
+            }),
             head_repository: text("/pull_request/head/repo/full_name"),
         },
         "workflow_run" => PrHead {
@@ -252,9 +251,12 @@ fn fork_of(payload: &Value) -> Option<String> {
         .pointer("/pull_request/head/repo/fork")
         .and_then(Value::as_bool)
         == Some(true);
+    // `repo.fork` says the head repository is a fork of some repository, not of this base: a
+    // pull request between branches of a repository that is itself a fork has it too. It
+    // decides only when the base's name is missing.
     match (name("head"), name("base")) {
-        (Some(head), Some(base)) if !head.eq_ignore_ascii_case(base) => Some(head.to_string()),
-        (Some(head), _) if flagged => Some(head.to_string()),
+        (Some(head), Some(base)) => (!head.eq_ignore_ascii_case(base)).then(|| head.to_string()),
+        (Some(head), None) if flagged => Some(head.to_string()),
         _ => None,
     }
 }
@@ -655,4 +657,47 @@ fn git_log(dir: &std::path::Path, commit: &str) -> Option<(i64, String)> {
         .unwrap_or(message)
         .trim_end_matches('\n');
     Some((time.trim().parse().ok()?, message.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pr(head: &str, base: Option<&str>, fork: bool) -> Value {
+        let mut p = serde_json::json!({"pull_request": {"number": 3,
+            "head": {"sha": "a".repeat(40), "repo": {"full_name": head, "fork": fork}}}});
+        if let Some(b) = base {
+            p["pull_request"]["base"] = serde_json::json!({"repo": {"full_name": b}});
+        }
+        p
+    }
+
+    #[test]
+    fn a_fork_is_another_repository_than_the_base() {
+        let fork = |p: &Value| {
+            (
+                fork_of(p),
+                pr_head_of("pull_request_target", p).unwrap().fork,
+            )
+        };
+        assert_eq!(
+            fork(&pr("out/site", Some("octo/site"), true)),
+            (Some("out/site".into()), Some(true))
+        );
+        // A branch of a repository that is itself a fork: the same repository, not a fork's PR.
+        assert_eq!(
+            fork(&pr("me/site", Some("me/site"), true)),
+            (None, Some(false))
+        );
+        assert_eq!(
+            fork(&pr("Octo/Site", Some("octo/site"), false)),
+            (None, Some(false))
+        );
+        // Without the base's name, the flag decides.
+        assert_eq!(
+            fork(&pr("out/site", None, true)),
+            (Some("out/site".into()), Some(true))
+        );
+        assert_eq!(fork(&pr("out/site", None, false)), (None, Some(false)));
+    }
 }
