@@ -792,6 +792,20 @@ fn hosting_rollback_retries_the_last_good_job_before_the_one_that_serves() {
         "{}",
         run.stderr
     );
+    // Were the RETRY recorded as HEAD, its BUILD log still names the commit it built: the
+    // rollback still finds its place, and never goes forward to job {second}.
+    let retry = server.jobs().iter().map(|j| j.id).max().unwrap();
+    server.update_job(HOSTING_APP, "main", retry, |j| j.commit_id = "HEAD".into());
+    let run = hosting_rollback(&server).run();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "job {retry}, which serves, is recorded as \"HEAD\"; its BUILD log names commit {a}"
+        )) && run.stderr.contains(&format!("older than job {first}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(calls(&server, Op::StartJob), 1);
 }
 
 fn first_start(server: &Server) -> amplify_local::Recorded {

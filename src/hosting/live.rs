@@ -58,6 +58,43 @@ impl Live {
     }
 }
 
+/// The commit `job`'s BUILD step log names (its head, one ranged GET), or why it is unknown.
+pub async fn built_commit(
+    client: &Client,
+    policy: &Policy,
+    timeout: Duration,
+    job: &Job,
+) -> Result<String, String> {
+    let url = job
+        .steps
+        .iter()
+        .find(|s| s.step_name.eq_ignore_ascii_case("BUILD"))
+        .and_then(|s| s.log_url.as_deref())
+        .ok_or("the job has no BUILD step log")?;
+    let read = repeatable(policy, async || {
+        let mut scan = CommitScan::default();
+        crate::aws::fetch::head(
+            client.http(),
+            url,
+            "the BUILD step's log",
+            timeout,
+            LOG_HEAD,
+            |b| scan.push(b),
+        )
+        .await?;
+        Ok(scan.finish())
+    })
+    .await;
+    match read {
+        Ok(Some(commit)) => Ok(commit),
+        Ok(None) => Err("its BUILD log names no commit".into()),
+        Err(e) => Err(format!(
+            "its BUILD log could not be read ({})",
+            short(&last_error(e))
+        )),
+    }
+}
+
 /// A full SHA and a short one (or two full ones) name the same commit.
 pub fn same_commit(a: &str, b: &str) -> bool {
     let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
@@ -113,36 +150,8 @@ impl Check<'_> {
         live
     }
 
-    /// The commit the BUILD step's log names, or why it is unknown.
     async fn deployed_commit(&self, job: &Job) -> Result<String, String> {
-        let url = job
-            .steps
-            .iter()
-            .find(|s| s.step_name.eq_ignore_ascii_case("BUILD"))
-            .and_then(|s| s.log_url.as_deref())
-            .ok_or("the job has no BUILD step log")?;
-        let read = repeatable(self.policy, async || {
-            let mut scan = CommitScan::default();
-            crate::aws::fetch::head(
-                self.client.http(),
-                url,
-                "the BUILD step's log",
-                self.timeout,
-                LOG_HEAD,
-                |b| scan.push(b),
-            )
-            .await?;
-            Ok(scan.finish())
-        })
-        .await;
-        match read {
-            Ok(Some(commit)) => Ok(commit),
-            Ok(None) => Err("its BUILD log names no commit".into()),
-            Err(e) => Err(format!(
-                "its BUILD log could not be read ({})",
-                short(&last_error(e))
-            )),
-        }
+        built_commit(self.client, self.policy, self.timeout, job).await
     }
 
     /// A job newer than ours (a higher id) that ended `SUCCEED` after it, the newest of them.

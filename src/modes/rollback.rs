@@ -21,7 +21,12 @@ pub async fn run(
     let mut p = until_cancelled(cancel, PREPARING, connect(env, ci, settings)).await?;
     let (client, policy) = (&p.client, p.settings.retry);
     let read = async { Ok(rollback::jobs(client, &policy).await?) };
-    let jobs = until_cancelled(cancel, "reading the branch's jobs", read).await?;
+    let mut jobs = until_cancelled(cancel, "reading the branch's jobs", read).await?;
+    let look = async {
+        serving_commit(&p, &mut jobs).await;
+        Ok(())
+    };
+    until_cancelled(cancel, "reading the serving job's log", look).await?;
     let explicit = p.settings.job.job_id.clone();
     let choice = rollback::choose(&jobs, explicit.as_deref()).map_err(|r| Error::Refused {
         message: r.message,
@@ -84,4 +89,34 @@ async fn manual_refused(
         });
     }
     Ok(())
+}
+
+/// The serving job recorded without a commit id (`HEAD`: a RELEASE job, or a RETRY AWS recorded
+/// so): the commit its BUILD log names, so that a rollback after a rollback finds its place and
+/// never goes forward. Unknown, it stays as recorded.
+async fn serving_commit(
+    p: &crate::modes::prepare::Prepared,
+    jobs: &mut [crate::hosting::api::jobs::JobSummary],
+) {
+    let Some(serving) = jobs.iter_mut().find(|j| j.status == "SUCCEED") else {
+        return;
+    };
+    if rollback::real_commit(&serving.commit_id) {
+        return;
+    }
+    let (s, id) = (&p.settings, serving.job_id.clone());
+    let read =
+        crate::aws::retry::repeatable::<_, ()>(&s.retry, async || p.client.get_job(&id).await);
+    let Ok(job) = read.await else { return };
+    let built = crate::hosting::live::built_commit(&p.client, &s.retry, s.request_timeout, &job);
+    match built.await {
+        Ok(c) if c.len() == 40 => {
+            tracing::info!(
+                "job {id}, which serves, is recorded as {:?}; its BUILD log names commit {c}",
+                untrusted(&serving.commit_id)
+            );
+            serving.commit_id = c;
+        }
+        Ok(_) | Err(_) => {}
+    }
 }
